@@ -1,0 +1,56 @@
+# Every target that needs the environment builds it first: a fresh machine
+# needs only Python 3.11+, pip and a C compiler.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# The CPU build of PyTorch on this machine's disk; installed first so that no
+# dependency can pull a multi-GB CUDA wheel.
+TORCH ?= torch==2.13.0
+
+.PHONY: install demo test lint format docs bench bench-vm bench-lang bench-data bench-train bench-eval clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+demo: install
+	$(BIN)/python -m cadmus.demo
+
+test: install
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: install
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+docs: install
+	$(BIN)/cadmus vm isa --markdown > docs/isa.md
+
+bench-vm: install
+	$(BIN)/python benchmarks/bench_vm.py
+
+bench-lang: install
+	$(BIN)/python benchmarks/bench_lang.py
+
+bench-data: install
+	$(BIN)/python benchmarks/bench_data.py
+
+bench-train: install
+	$(BIN)/python benchmarks/bench_train.py
+
+bench-eval: install
+	$(BIN)/python benchmarks/bench_eval.py
+
+bench: bench-vm bench-lang bench-data bench-train bench-eval
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

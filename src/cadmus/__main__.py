@@ -1,0 +1,5 @@
+import sys
+
+from cadmus.cli import main
+
+sys.exit(main())
