@@ -47,7 +47,14 @@ _TABLE: tuple[tuple[str, tuple[Operand, ...], int, int, str, str], ...] = (
     ("rot", (), 3, 3, "stack", "a b c -> b c a."),
     ("pick", (_C,), 0, 1, "stack", "Push a copy of the value n below the top (pick 0 = dup)."),
     # locals and globals
-    ("enter", (_C,), 0, 0, "locals", "Size the current frame to n local slots (arguments keep slots 0..k-1, the rest are 0)."),
+    (
+        "enter",
+        (_C,),
+        0,
+        0,
+        "locals",
+        "Size the current frame to n local slots (arguments keep slots 0..k-1, the rest are 0).",
+    ),
     ("load", (_S,), 0, 1, "locals", "Push local slot s."),
     ("store", (_S,), 1, 0, "locals", "Pop into local slot s."),
     ("incl", (_S, _I), 0, 0, "locals", "Add the constant k to local slot s in place."),
@@ -102,7 +109,14 @@ _TABLE: tuple[tuple[str, tuple[Operand, ...], int, int, str, str], ...] = (
     ("jmp", (_T,), 0, 0, "control", "Jump to t."),
     ("jz", (_T,), 1, 0, "control", "Pop; jump to t if it is 0."),
     ("jnz", (_T,), 1, 0, "control", "Pop; jump to t if it is not 0."),
-    ("call", (_T, _C), -1, 1, "control", "Call t with the top n values as arguments (slots 0..n-1); pushes its return value."),
+    (
+        "call",
+        (_T, _C),
+        -1,
+        1,
+        "control",
+        "Call t with the top n values as arguments (slots 0..n-1); pushes its return value.",
+    ),
     ("ret", (), 1, 0, "control", "Pop the return value, leave the frame, push it on the caller's stack."),
     ("halt", (), 0, 0, "control", "Stop the program successfully."),
     # input, output and assertions
