@@ -37,7 +37,7 @@ WORDS = (
     "size",
     "limit",
     "index",
-    "sum",
+    "sofar",
     "diff",
     "prod",
     "rest",
