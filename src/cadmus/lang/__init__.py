@@ -1,1 +1,130 @@
-"""cadmus.lang"""
+"""cadmus.lang: the DSL (lexer, parser, semantic checks, canonical printer, skins).
+
+Public surface (see docs/architecture.md and docs/language.md)::
+
+    from cadmus.lang import parse, check_semantics, to_dsl
+    module = parse("x = 6 * 7\nprint(x)\n")
+    check_semantics(module)
+    to_dsl(module)  # "x = 6 * 7\nprint(x)\n"
+"""
+
+from cadmus.lang import ast
+from cadmus.lang.ast import (
+    BUILTINS,
+    PYTHON_ONLY_BUILTINS,
+    ArrayLit,
+    Assert,
+    Assign,
+    AugAssign,
+    BinOp,
+    BinOpKind,
+    BoolKind,
+    BoolOp,
+    Break,
+    Call,
+    CmpKind,
+    Compare,
+    Continue,
+    Expr,
+    ExprStmt,
+    For,
+    FuncDef,
+    If,
+    Index,
+    Module,
+    Name,
+    Node,
+    Num,
+    Pass,
+    Print,
+    Return,
+    Stmt,
+    Unary,
+    UnaryKind,
+    While,
+    const_value,
+    num,
+)
+from cadmus.lang.check import Execution, Verdict, VerdictKind, check, execute, judge_run, parse_program
+from cadmus.lang.compiler import Compiled, FunctionInfo, compile_program
+from cadmus.lang.errors import (
+    CompileError,
+    LangError,
+    ParseError,
+    PrintError,
+    SemanticError,
+    UnsupportedPython,
+)
+from cadmus.lang.lexer import tokenize
+from cadmus.lang.parser import parse, parse_expr
+from cadmus.lang.printer import to_dsl
+from cadmus.lang.python_front import from_python
+from cadmus.lang.python_render import to_python
+from cadmus.lang.semantics import check_semantics
+from cadmus.lang.skins import BRACES_SKIN, DSL_SKIN, END_SKIN, SKINS, Skin
+
+__all__ = [
+    "BRACES_SKIN",
+    "BUILTINS",
+    "DSL_SKIN",
+    "END_SKIN",
+    "PYTHON_ONLY_BUILTINS",
+    "SKINS",
+    "ArrayLit",
+    "Assert",
+    "Assign",
+    "AugAssign",
+    "BinOp",
+    "BinOpKind",
+    "BoolKind",
+    "BoolOp",
+    "Break",
+    "Call",
+    "CmpKind",
+    "Compare",
+    "CompileError",
+    "Compiled",
+    "Continue",
+    "Execution",
+    "Expr",
+    "ExprStmt",
+    "For",
+    "FuncDef",
+    "FunctionInfo",
+    "If",
+    "Index",
+    "LangError",
+    "Module",
+    "Name",
+    "Node",
+    "Num",
+    "ParseError",
+    "Pass",
+    "Print",
+    "PrintError",
+    "Return",
+    "SemanticError",
+    "Skin",
+    "Stmt",
+    "Unary",
+    "UnaryKind",
+    "UnsupportedPython",
+    "Verdict",
+    "VerdictKind",
+    "While",
+    "ast",
+    "check",
+    "check_semantics",
+    "compile_program",
+    "const_value",
+    "execute",
+    "from_python",
+    "judge_run",
+    "num",
+    "parse",
+    "parse_expr",
+    "parse_program",
+    "to_dsl",
+    "to_python",
+    "tokenize",
+]

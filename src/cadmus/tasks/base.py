@@ -13,16 +13,37 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cadmus.errors import CadmusError
 from cadmus.lang.ast import Expr, Stmt
+from cadmus.tasks.names import POOL_NAMES
 
 FORMATS = ("complete", "output", "synthesize", "instruct", "trace")
 
 
 class TaskError(CadmusError):
     """Unknown family, bad knobs, or a family that failed to sample."""
+
+
+class KnobValueError(ValueError):
+    """Raised by knob validators about one key; `Family.knobs` reports that key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.message = message
+
+
+def knob_error(key: str, message: str) -> KnobValueError:
+    """The error a knob validator raises for a bad value or combination of `key`."""
+    return KnobValueError(key, message)
+
+
+def check_order(knobs: BaseModel, low: str, high: str) -> None:
+    """Reject `low > high` for a pair of bounds, naming the upper key."""
+    if getattr(knobs, low) > getattr(knobs, high):
+        raise knob_error(high, f"{high} ({getattr(knobs, high)}) is less than {low} ({getattr(knobs, low)})")
 
 
 class Knobs(BaseModel):
@@ -32,8 +53,22 @@ class Knobs(BaseModel):
 
     names: str = Field(
         "letters",
-        description="identifier pool for variable names (see cadmus.tasks.names.POOLS)",
+        description="identifier pool for variable names: " + " | ".join(POOL_NAMES),
     )
+    pool_size: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description="use only the first N names of the pool (0 = the whole pool); "
+        "a program that needs more names takes the next ones in pool order",
+    )
+
+    @field_validator("names")
+    @classmethod
+    def _known_pool(cls, value: str) -> str:
+        if value not in POOL_NAMES:
+            raise ValueError(f"unknown name pool '{value}' (known: {', '.join(POOL_NAMES)})")
+        return value
 
 
 @dataclass(frozen=True)
@@ -75,8 +110,14 @@ class Family(ABC):
         except ValidationError as err:
             first = err.errors()[0]
             key = ".".join(str(p) for p in first["loc"])
+            message = first["msg"]
+            cause = (first.get("ctx") or {}).get("error")
+            if isinstance(cause, KnobValueError):
+                key, message = cause.key, cause.message
+            elif message.startswith("Value error, "):
+                message = message[len("Value error, ") :]
             full = f"{where}.{key}" if where else key
-            raise TaskError(f"family '{self.name}': {first['msg']}", key=full) from None
+            raise TaskError(f"family '{self.name}': {message}", key=full) from None
 
 
 _REGISTRY: dict[str, Family] = {}

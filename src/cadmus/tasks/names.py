@@ -106,11 +106,13 @@ def _random_identifier(rng: random.Random) -> str:
 class NamePicker:
     """Draws distinct identifiers from a pool for one program."""
 
-    def __init__(self, rng: random.Random, pool: str, avoid: tuple[str, ...] = ()) -> None:
+    def __init__(self, rng: random.Random, pool: str, avoid: tuple[str, ...] = (), size: int = 0) -> None:
+        """`size` > 0 keeps to the first `size` names of the pool while any is free."""
         if pool not in POOL_NAMES:
             raise CadmusError(f"unknown name pool '{pool}' (known: {', '.join(POOL_NAMES)})", key="names")
         self._rng = rng
         self._pool = pool
+        self._size = size
         self._used: set[str] = set(avoid)
 
     def pick(self) -> str:
@@ -121,12 +123,19 @@ class NamePicker:
                 if name not in self._used:
                     break
         else:
-            free = [n for n in POOLS[self._pool] if n not in self._used]
+            names = POOLS[self._pool]
+            free = [n for n in (names[: self._size] if self._size else names) if n not in self._used]
+            if not free and self._size:
+                free = [n for n in names if n not in self._used][:1]
             if not free:
                 raise CadmusError(f"name pool '{self._pool}' exhausted", key="names")
             name = self._rng.choice(free)
         self._used.add(name)
         return name
+
+    def reserve(self, *names: str) -> None:
+        """Never hand out these names (e.g. fixed function names) in this program."""
+        self._used.update(names)
 
     def picks(self, n: int) -> list[str]:
         return [self.pick() for _ in range(n)]

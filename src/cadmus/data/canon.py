@@ -1,0 +1,168 @@
+"""Canonical forms of programs (for deduplication) and consistent renaming.
+
+Two programs are *the same program* when they differ only in the names of
+their variables, parameters and functions. The canonical form walks the tree
+once and writes it out with every user identifier replaced by its order of
+first appearance (`v0, v1, ...` for variables, `f0, f1, ...` for functions);
+built-in names stay. It is a structural serialization that is one-to-one
+with the DSL text of the renamed program (same tree, same text), but costs a
+single walk with no tree rebuilt and no printing. `program_key` hashes it to
+8 bytes (BLAKE2b), which is what dedup and the split regions use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
+from typing import Any
+
+from cadmus.lang import ast as A
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("line", "col"))
+        _FIELDS[cls] = names
+    return names
+
+
+class _Namer:
+    __slots__ = ("funcs", "rename", "vars")
+
+    def __init__(self, rename: bool) -> None:
+        self.vars: dict[str, str] = {}
+        self.funcs: dict[str, str] = {}
+        self.rename = rename
+
+    def var(self, name: str) -> str:
+        if not self.rename:
+            return name
+        got = self.vars.get(name)
+        if got is None:
+            got = self.vars[name] = f"v{len(self.vars)}"
+        return got
+
+    def func(self, name: str) -> str:
+        if not self.rename or name in A.BUILTINS:
+            return name
+        got = self.funcs.get(name)
+        if got is None:
+            got = self.funcs[name] = f"f{len(self.funcs)}"
+        return got
+
+
+def _walk(node: Any, out: list[str], namer: _Namer) -> None:
+    cls = type(node)
+    if cls is A.Name:
+        out.append(namer.var(node.id))
+        return
+    if cls is A.Num:
+        out.append(str(node.value))
+        return
+    if cls is tuple:
+        out.append("(")
+        for item in node:
+            _walk(item, out, namer)
+        out.append(")")
+        return
+    if node is None:
+        out.append("_")
+        return
+    if isinstance(node, Enum):
+        out.append(node.value)
+        return
+    out.append(cls.__name__)
+    if cls is A.FuncDef:
+        out.append(namer.func(node.name))
+        out.append("(")
+        out.extend(namer.var(p) for p in node.params)
+        out.append(")")
+        _walk(node.body, out, namer)
+        return
+    if cls is A.Call:
+        out.append(namer.func(node.func))
+        _walk(node.args, out, namer)
+        return
+    if cls is A.For:
+        out.append(namer.var(node.var))
+        _walk(node.start, out, namer)
+        _walk(node.stop, out, namer)
+        _walk(node.step, out, namer)
+        _walk(node.body, out, namer)
+        return
+    for name in _fields(cls):
+        _walk(getattr(node, name), out, namer)
+
+
+def canonical_form(nodes: Iterable[Any], *, rename: bool = True) -> str:
+    """The canonical serialization of a sequence of statements/expressions."""
+    out: list[str] = []
+    namer = _Namer(rename)
+    for node in nodes:
+        _walk(node, out, namer)
+    return " ".join(out)
+
+
+def program_key(nodes: Iterable[Any], *, rename: bool = True) -> int:
+    """An unsigned 64-bit hash of the canonical form (what dedup compares)."""
+    text = canonical_form(nodes, rename=rename)
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
+# ---- renaming ----------------------------------------------------------------
+
+
+def variables_of(nodes: Iterable[Any]) -> list[str]:
+    """User variable and parameter names in order of first appearance."""
+    namer = _Namer(True)
+    out: list[str] = []
+    for node in nodes:
+        _walk(node, out, namer)
+    return list(namer.vars)
+
+
+def functions_of(nodes: Iterable[Any]) -> list[str]:
+    """User function names in order of first appearance."""
+    namer = _Namer(True)
+    out: list[str] = []
+    for node in nodes:
+        _walk(node, out, namer)
+    return list(namer.funcs)
+
+
+def rename(node: Any, variables: Mapping[str, str], functions: Mapping[str, str] | None = None) -> Any:
+    """A copy of `node` (a tree, tuple of trees or None) with identifiers mapped.
+
+    Variables and parameters are looked up in `variables`, user functions in
+    `functions`; names absent from a mapping stay. Positions are kept.
+    """
+    funcs = functions or {}
+    return _rename(node, variables.get, funcs.get)
+
+
+def _rename(node: Any, var: Callable[[str, str], str], func: Callable[[str, str], str]) -> Any:
+    if node is None or isinstance(node, (int, str, Enum)):
+        return node
+    if isinstance(node, tuple):
+        return tuple(_rename(x, var, func) for x in node)
+    cls = type(node)
+    if cls is A.Name:
+        return dataclasses.replace(node, id=var(node.id, node.id))
+    changes: dict[str, Any] = {}
+    for name in _fields(cls):
+        value = getattr(node, name)
+        if isinstance(value, (A.Node, tuple)):
+            changes[name] = _rename(value, var, func)
+    if cls is A.FuncDef:
+        changes["name"] = func(node.name, node.name)
+        changes["params"] = tuple(var(p, p) for p in node.params)
+    elif cls is A.Call and node.func not in A.BUILTINS:
+        changes["func"] = func(node.func, node.func)
+    elif cls is A.For:
+        changes["var"] = var(node.var, node.var)
+    return dataclasses.replace(node, **changes)

@@ -1,0 +1,504 @@
+"""Example formats: how a true program becomes (prompt, completion), and how an answer is judged.
+
+Each format has a builder (sample -> prompt, completion, judge info) and a
+judge (prompt + a model's answer -> `Verdict`). Judges always build a program
+from the prompt and the answer and ask the VM; the dataset's completion is
+never compared as a string where a program can be run. The exact text shapes
+and judging rules are documented in docs/data.md.
+
+Builders take the sample's tree and never re-parse their own text: the
+prompt and completion are cut from the canonical print (`to_dsl`) of the very
+tree that is compiled and checked, so the verified program is the one the text
+shows (tests check that prompt + completion parses back to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from cadmus.lang import ast as A
+from cadmus.lang.ast import Assert, Compare, CmpKind, FuncDef, Module, Print, num
+
+OUTPUT_SEPARATOR = "# output:\n"
+TRACE_SEPARATOR = "# trace:\n"
+SHOWN_EXAMPLES = 4  # synthesize: tests shown in the prompt (at least one is always held out)
+MAX_TRACE_LINES = 200  # trace: longer executions are not made into trace examples
+
+FORMATS = ("complete", "complete_stmt", "output", "synthesize", "instruct", "trace")
+
+
+class Reject(Exception):  # noqa: N818  (a control-flow signal, not an error)
+    """A sample that cannot become an example of this format (counted, then retried)."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(message or reason)
+        self.reason = reason
+        self.message = message or reason
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """One example's text, what its judge needs, and facts from its verification run."""
+
+    prompt: str
+    completion: str
+    judge_info: dict[str, Any] = field(default_factory=dict)
+    steps: int = 0  # VM steps of the verified program
+    values: tuple[int, ...] = ()  # the answer values (for the max_abs feature)
+    module: Module | None = None  # the verified program
+
+
+# ---- lang access (imported lazily: the language package is a peer under construction) --
+
+
+def _lang() -> Any:
+    import cadmus.lang as lang
+
+    return lang
+
+
+def _check(module: Module) -> Any:
+    return _lang().check(module)
+
+
+def _to_dsl(node: Any) -> str:
+    return _lang().to_dsl(node)
+
+
+def _verdict(kind: str, message: str, **extra: Any) -> Any:
+    lang = _lang()
+    return lang.Verdict(lang.VerdictKind(kind), message, **extra)
+
+
+def _reject_verdict(verdict: Any) -> Reject:
+    kind = str(verdict.kind)
+    message = str(verdict)
+    if kind == "runtime_error" and "overflow" in message.lower():
+        kind = "overflow"
+    return Reject(kind, message)
+
+
+def _run_values(module: Module) -> Any:
+    verdict = _check(module)
+    if not verdict.ok:
+        raise _reject_verdict(verdict)
+    return verdict
+
+
+def _answer_value(sample: Any) -> tuple[int, Any]:
+    """The answer's value, from running body + print(answer) on the VM."""
+    verdict = _run_values(Module(tuple(sample.body) + (Print((sample.answer,)),)))
+    last = verdict.outputs[-1]
+    if len(last) != 1:
+        raise Reject("not_applicable", "the answer is not one integer")
+    return last[0], verdict
+
+
+def _verify(module: Module) -> Any:
+    verdict = _check(module)
+    if not verdict.ok:
+        raise Reject("verify_failed", f"the completed program is not true: {verdict}")
+    return verdict
+
+
+def _final_assert(answer: A.Expr, value: int) -> Assert:
+    return Assert(Compare(CmpKind.EQ, answer, num(value)))
+
+
+# ---- complete -------------------------------------------------------------------
+
+
+def build_complete(sample: Any) -> Built:
+    value, _ = _answer_value(sample)
+    module = Module(tuple(sample.body) + (_final_assert(sample.answer, value),))
+    text = _to_dsl(module)
+    completion = _to_dsl(num(value)) + "\n"
+    if not text.endswith(completion):
+        raise Reject("not_applicable", "the printed assert does not end with its value")
+    verdict = _verify(module)
+    return Built(text[: -len(completion)], completion, {}, verdict.steps, (value,), module)
+
+
+def _closed(expr: Any) -> bool:
+    """An integer expression of constants only (no names, calls, comparisons)."""
+    if isinstance(expr, A.Num):
+        return True
+    if isinstance(expr, A.Unary):
+        return expr.op is not A.UnaryKind.NOT and _closed(expr.operand)
+    if isinstance(expr, A.BinOp):
+        return _closed(expr.left) and _closed(expr.right)
+    return False
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> Module:
+    return _lang().parse(text)
+
+
+def _parse_answer(text: str) -> tuple[Module | None, Any]:
+    lang = _lang()
+    try:
+        return lang.parse(text), None
+    except lang.ParseError as err:
+        return None, _verdict("parse_error", err.message, line=err.line, col=err.col)
+
+
+def _with_newline(answer: str) -> str:
+    return answer if answer.endswith("\n") else answer + "\n"
+
+
+def judge_complete(prompt: str, answer: str, info: dict[str, Any]) -> Any:
+    module, bad = _parse_answer(prompt + _with_newline(answer))
+    if module is None:
+        return bad
+    ref = _parse_cached(prompt + "0\n")
+    last = module.body[-1] if module.body else None
+    ref_last = ref.body[-1]
+    if (
+        len(module.body) != len(ref.body)
+        or module.body[:-1] != ref.body[:-1]
+        or not isinstance(last, Assert)
+        or not isinstance(last.test, Compare)
+        or last.test.op is not CmpKind.EQ
+        or last.test.left != ref_last.test.left  # type: ignore[union-attr]
+    ):
+        return _verdict("parse_error", "the answer must complete the final assert with one expression")
+    if not _closed(last.test.right):
+        return _verdict("parse_error", "the answer must be an integer expression of constants")
+    return _check(module)
+
+
+# ---- complete_stmt ------------------------------------------------------------------
+
+
+def build_complete_stmt(sample: Any) -> Built:
+    body = tuple(sample.body)
+    if len(body) < 2 or not isinstance(body[-1], (A.Assign, A.AugAssign)):
+        raise Reject("not_applicable", "the program does not end with an assignment")
+    value, _ = _answer_value(sample)
+    hidden = _final_assert(sample.answer, value)
+    module = Module((*body, hidden))
+    head = _to_dsl(Module(body[:-1]))
+    whole = _to_dsl(Module(body))
+    if not whole.startswith(head):
+        raise Reject("not_applicable", "the printed body does not start with its prefix")
+    check_text = _to_dsl(Module((hidden,)))
+    verdict = _verify(module)
+    return Built(head, whole[len(head) :], {"check": check_text}, verdict.steps, (value,), module)
+
+
+def judge_complete_stmt(prompt: str, answer: str, info: dict[str, Any]) -> Any:
+    check_text = info["check"]
+    module, bad = _parse_answer(prompt + _with_newline(answer) + check_text)
+    if module is None:
+        return bad
+    ref = _parse_cached(prompt)
+    hidden = _parse_cached(check_text).body
+    n = len(ref.body)
+    if len(module.body) != n + 1 + len(hidden) or module.body[:n] != ref.body or module.body[n + 1 :] != hidden:
+        return _verdict("parse_error", "the answer must be exactly one statement")
+    return _check(module)
+
+
+# ---- output ---------------------------------------------------------------------------
+
+
+def build_output(sample: Any) -> Built:
+    module = Module(tuple(sample.body) + (Print((sample.answer,)),))
+    # The judge runs the prompt's program and compares what it prints with the
+    # answer; the completion is defined as that output, so this one run is the
+    # judge's own computation and proves the program true.
+    verdict = _run_values(module)
+    values = tuple(v for line in verdict.outputs for v in line)
+    return Built(_to_dsl(module) + OUTPUT_SEPARATOR, verdict.output_text + "\n", {}, verdict.steps, values, module)
+
+
+def normalize_output(text: str) -> str:
+    """Output text compared by the judges: line ends unified, trailing spaces and surrounding blank lines dropped."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def _program_of(prompt: str, separator: str) -> tuple[Module | None, Any]:
+    text = prompt[: -len(separator)] if prompt.endswith(separator) else prompt
+    return _parse_answer(text)
+
+
+def judge_output(prompt: str, answer: str, info: dict[str, Any]) -> Any:
+    module, bad = _program_of(prompt, OUTPUT_SEPARATOR)
+    if module is None:
+        return bad
+    verdict = _check(module)
+    if not verdict.ok:
+        return verdict
+    expected, got = normalize_output(verdict.output_text), normalize_output(answer)
+    if expected != got:
+        return _verdict(
+            "assertion_failed",
+            f"wrong output: the program prints {expected!r}, the answer says {got!r}",
+            outputs=verdict.outputs,
+            steps=verdict.steps,
+        )
+    return verdict
+
+
+# ---- synthesize and instruct -----------------------------------------------------------------
+
+
+def _function_parts(sample: Any, min_tests: int) -> tuple[tuple[FuncDef, ...], FuncDef, tuple[Assert, ...], Any]:
+    """Helpers, the function under test, and one assert per test input (values from the VM)."""
+    name = sample.function
+    if not name or len(sample.test_inputs) < min_tests:
+        raise Reject("not_applicable", "not a function-shaped sample with enough tests")
+    defs = [s for s in sample.body if isinstance(s, FuncDef)]
+    targets = [d for d in defs if d.name == name]
+    if len(targets) != 1:
+        raise Reject("not_applicable", f"no single definition of '{name}'")
+    target = targets[0]
+    helpers = tuple(d for d in defs if d is not target)
+    calls = tuple(A.Call(name, tuple(args)) for args in sample.test_inputs)
+    verdict = _run_values(Module((*helpers, target, *(Print((call,)) for call in calls))))
+    if len(verdict.outputs) != len(calls) or any(len(line) != 1 for line in verdict.outputs):
+        raise Reject("not_applicable", "the function prints while it runs")
+    asserts = tuple(
+        Assert(Compare(CmpKind.EQ, call, num(line[0]))) for call, line in zip(calls, verdict.outputs, strict=True)
+    )
+    return helpers, target, asserts, verdict
+
+
+def _split_def(target: FuncDef) -> tuple[str, str]:
+    text = _to_dsl(Module((target,)))
+    header, _, body = text.partition("\n")
+    if not header.startswith("def ") or not body.strip():
+        raise Reject("not_applicable", "unexpected print of the function")
+    return header + "\n", body if body.endswith("\n") else body + "\n"
+
+
+def _build_function(sample: Any, instruction: str | None) -> Built:
+    min_tests = 1 if instruction is not None else 2
+    helpers, target, asserts, _ = _function_parts(sample, min_tests)
+    header, body_text = _split_def(target)
+    helpers_text = _to_dsl(Module(helpers)) if helpers else ""
+    tests_text = _to_dsl(Module(asserts))
+    head = helpers_text + header
+    if instruction is None:
+        shown = min(SHOWN_EXAMPLES, len(asserts) - 1)
+        prompt = helpers_text + _to_dsl(Module(asserts[:shown])) + header
+    else:
+        shown = 0
+        comment = "".join(f"# {line.strip()}\n" for line in instruction.strip().splitlines() if line.strip())
+        prompt = comment + head
+    info = {"head": head, "tests": tests_text, "helpers": len(helpers), "shown": shown}
+    module = Module((*helpers, target, *asserts))
+    verdict = _verify(module)
+    values = tuple(const for a in asserts if (const := A.const_value(a.test.right)) is not None)  # type: ignore[attr-defined]
+    return Built(prompt, body_text, info, verdict.steps, values, module)
+
+
+def build_synthesize(sample: Any) -> Built:
+    return _build_function(sample, None)
+
+
+def build_instruct(sample: Any) -> Built:
+    if not sample.instruction:
+        raise Reject("not_applicable", "the sample has no instruction")
+    return _build_function(sample, sample.instruction)
+
+
+def judge_function(prompt: str, answer: str, info: dict[str, Any]) -> Any:
+    """The function (header + answer) followed by every test; all must hold."""
+    tests = info["tests"]
+    module, bad = _parse_answer(info["head"] + _with_newline(answer) + tests)
+    if module is None:
+        return bad
+    ref_tests = _parse_cached(tests).body
+    n = int(info.get("helpers", 0))
+    body = module.body
+    if (
+        len(body) != n + 1 + len(ref_tests)
+        or not isinstance(body[n], FuncDef)
+        or body[n + 1 :] != ref_tests
+    ):
+        return _verdict("parse_error", "the answer must be the function's body only")
+    return _check(module)
+
+
+# ---- trace ---------------------------------------------------------------------------------
+
+
+def _has_arrays_or_functions(module: Module) -> bool:
+    stack: list[Any] = list(module.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (A.FuncDef, A.ArrayLit, A.Index, A.Return)):
+            return True
+        if isinstance(node, A.Call) and node.func not in ("abs", "min", "max"):
+            return True
+        if isinstance(node, tuple):
+            stack.extend(node)
+        elif isinstance(node, A.Node):
+            for name in node.__slots__:
+                stack.append(getattr(node, name, None))
+    return False
+
+
+_STORE_OPS: frozenset[int] | None = None
+_PRINT_OP: int | None = None
+
+
+def _ops() -> tuple[frozenset[int], int]:
+    global _STORE_OPS, _PRINT_OP
+    if _STORE_OPS is None or _PRINT_OP is None:
+        from cadmus.vm import Op
+
+        _STORE_OPS = frozenset({int(Op.STORE), int(Op.GSTORE), int(Op.INCL)})
+        _PRINT_OP = int(Op.PRINT)
+    return _STORE_OPS, _PRINT_OP
+
+
+def trace_text(compiled: Any, result: Any) -> str:
+    """A run's statement-level trace: one line per executed source line.
+
+    A new line of trace starts whenever execution moves to a different source
+    line (from the compiler's source map). Each line is ``N:`` followed by
+    ``name=value`` for every variable the statement stored (in order of first
+    store, value after the statement) and ``print V`` for what it printed.
+    """
+    stores, print_op = _ops()
+    lines_of = compiled.lines
+    names = compiled.global_names
+    outputs = result.outputs
+    out_i = 0
+    rows: list[str] = []
+    current = -1
+    written: dict[int, int] = {}
+    printed: list[str] = []
+    last_locals: tuple[int, ...] = ()
+
+    def flush() -> None:
+        if current > 0:
+            parts = [f"{current}:"]
+            parts.extend(f"{names[s]}={last_locals[s]}" for s in written)
+            parts.extend(printed)
+            rows.append(" ".join(parts))
+
+    for step in result.trace:
+        line = lines_of[step.pc] if step.pc < len(lines_of) else 0
+        if line != current and line > 0:
+            flush()
+            current = line
+            written = {}
+            printed = []
+        op = int(step.instr.op)
+        if op in stores:
+            slot = step.instr.args[0]
+            if slot < len(names) and names[slot].isidentifier():
+                written.setdefault(slot, 0)
+        elif op == print_op and out_i < len(outputs):
+            printed.append("print " + " ".join(map(str, outputs[out_i])))
+            out_i += 1
+        last_locals = step.locals
+    flush()
+    return "\n".join(rows) + "\n"
+
+
+def _trace_of(module: Module) -> tuple[str, Any]:
+    execution = _lang().execute(module, trace=True)
+    if not execution.verdict.ok:
+        raise _reject_verdict(execution.verdict)
+    return trace_text(execution.compiled, execution.result), execution.verdict
+
+
+def build_trace(sample: Any) -> Built:
+    module = Module(tuple(sample.body) + (Print((sample.answer,)),))
+    if _has_arrays_or_functions(module):
+        raise Reject("not_applicable", "trace examples hold programs without functions or arrays")
+    # As for `output`, the judge re-derives the trace from this very run.
+    text, verdict = _trace_of(module)
+    if text.count("\n") > MAX_TRACE_LINES:
+        raise Reject("not_applicable", f"the trace is longer than {MAX_TRACE_LINES} lines")
+    values = tuple(v for line in verdict.outputs for v in line)
+    return Built(_to_dsl(module) + TRACE_SEPARATOR, text, {}, verdict.steps, values, module)
+
+
+def judge_trace(prompt: str, answer: str, info: dict[str, Any]) -> Any:
+    module, bad = _program_of(prompt, TRACE_SEPARATOR)
+    if module is None:
+        return bad
+    execution = _lang().execute(module, trace=True)
+    verdict = execution.verdict
+    if not verdict.ok:
+        return verdict
+    expected = normalize_output(trace_text(execution.compiled, execution.result))
+    got = normalize_output(answer)
+    if expected != got:
+        exp_lines, got_lines = expected.split("\n"), got.split("\n")
+        k = next(
+            (i for i, (a, b) in enumerate(zip(exp_lines, got_lines)) if a != b), min(len(exp_lines), len(got_lines))
+        )
+        want = exp_lines[k] if k < len(exp_lines) else "<end>"
+        have = got_lines[k] if k < len(got_lines) else "<end>"
+        return _verdict(
+            "assertion_failed",
+            f"wrong trace at step {k + 1}: expected {want!r}, got {have!r}",
+            outputs=verdict.outputs,
+            steps=verdict.steps,
+        )
+    return verdict
+
+
+# ---- registry -----------------------------------------------------------------------------
+
+BUILDERS: dict[str, Callable[[Any], Built]] = {
+    "complete": build_complete,
+    "complete_stmt": build_complete_stmt,
+    "output": build_output,
+    "synthesize": build_synthesize,
+    "instruct": build_instruct,
+    "trace": build_trace,
+}
+JUDGES: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
+    "complete": judge_complete,
+    "complete_stmt": judge_complete_stmt,
+    "output": judge_output,
+    "synthesize": judge_function,
+    "instruct": judge_function,
+    "trace": judge_trace,
+}
+# Where a model's answer for each format stops (for generation and packing).
+STOP = {
+    "complete": "\n",
+    "complete_stmt": "\n",  # the hidden statement is an assignment: one line
+    "output": None,
+    "synthesize": None,
+    "instruct": None,
+    "trace": None,
+}
+
+
+def build(fmt: str, sample: Any) -> Built:
+    """Turn a sample into a verified example of format `fmt` (raises `Reject`)."""
+    try:
+        builder = BUILDERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})") from None
+    return builder(sample)
+
+
+def judge(fmt: str, prompt: str, answer: str, judge_info: dict[str, Any] | str | None = None) -> Any:
+    """The verdict on a model's `answer` to `prompt` in format `fmt` (a `cadmus.lang.Verdict`).
+
+    `judge_info` is the example's `judge` column (a dict or its JSON text).
+    """
+    import json
+
+    if isinstance(judge_info, str):
+        judge_info = json.loads(judge_info) if judge_info else {}
+    try:
+        fn = JUDGES[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})") from None
+    return fn(prompt, answer, judge_info or {})

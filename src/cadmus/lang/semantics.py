@@ -1,0 +1,315 @@
+"""Semantic checks: is a parsed (or built) tree a well-formed program?
+
+`check_semantics(module, mode="dsl")` raises `SemanticError` at the first
+offending node (program order). The rules (docs/language.md, "Static rules"):
+
+- Functions are the top-level `def`s; all are visible everywhere, before or
+  after their definition. No nested `def`, no duplicate function or
+  parameter, no function named like a builtin or keyword.
+- Function names and builtins live apart from variables: a variable,
+  parameter or loop variable may not take a function's or builtin's name, a
+  function is never a value, and only functions are called.
+- Definite assignment: a variable may be read only where every path from the
+  start of its scope assigns it first. An assignment counts for the rest of
+  its block and for blocks nested there; after an `if`, a variable counts if
+  every branch that can fall through (does not end in `return`, `break` or
+  `continue`) assigns it (an `if` without `else` has an empty fall-through
+  branch); assignments inside a loop body (and the loop variable) do not count
+  after the loop, which may run zero times.
+- In `"dsl"` mode a function's scope is its parameters and its own
+  variables: functions do not see global variables. In `"python"` mode a
+  function may also read a global it never assigns (a name assigned anywhere
+  at top level), as Python does; Python-only operators and builtins are
+  allowed only there.
+- `return` only inside a function; `break`/`continue` only inside a loop;
+  calls have the right number of arguments; expression statements are calls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from cadmus.lang import ast as A
+from cadmus.lang.errors import SemanticError
+from cadmus.lang.lexer import MAX_INT
+from cadmus.lang.lexicon import KEYWORDS
+
+MODES = ("dsl", "python")
+_PYTHON_ONLY_OPS = frozenset({A.BinOpKind.FDIV, A.BinOpKind.FMOD, A.BinOpKind.POW})
+_KEYWORDS = frozenset(KEYWORDS)
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _assigned_names(body: Iterable[A.Stmt], into: set[str]) -> set[str]:
+    """Every name a block assigns anywhere (targets that are names, loop variables)."""
+    for s in body:
+        cls = s.__class__
+        if cls is A.Assign or cls is A.AugAssign:
+            if s.target.__class__ is A.Name:
+                into.add(s.target.id)
+        elif cls is A.For:
+            into.add(s.var)
+            _assigned_names(s.body, into)
+        elif cls is A.If:
+            _assigned_names(s.body, into)
+            _assigned_names(s.orelse, into)
+        elif cls is A.While:
+            _assigned_names(s.body, into)
+    return into
+
+
+class _Checker:
+    def __init__(self, mode: str, file: str | None) -> None:
+        self.mode = mode
+        self.python = mode == "python"
+        self.file = file
+        self.funcs: dict[str, A.FuncDef] = {}
+        # Per scope:
+        self.func: A.FuncDef | None = None
+        self.locals: set[str] | None = None  # python mode: the function's local names
+        self.loops = 0
+        self.defs_seen: set[str] = set()  # top-level defs checked so far (program order)
+        self.scope_globals: set[str] = set()  # names assigned anywhere at top level
+
+    def error(self, message: str, node: A.Node) -> SemanticError:
+        return SemanticError(message, file=self.file, line=node.line or None, col=node.col or None)
+
+    # ---- names ---------------------------------------------------------
+
+    def check_ident(self, name: str, node: A.Node, what: str) -> None:
+        if not isinstance(name, str) or not _IDENT.match(name):
+            raise self.error(f"{what} {name!r} is not a valid identifier", node)
+        if name in _KEYWORDS and not self.python:
+            raise self.error(f"{what} '{name}' is a keyword", node)
+
+    def check_variable_name(self, name: str, node: A.Node, what: str) -> None:
+        self.check_ident(name, node, what)
+        if name in self.funcs:
+            raise self.error(f"cannot use '{name}' as a {what}: it is a function", node)
+        if name in A.BUILTINS:
+            raise self.error(f"cannot use '{name}' as a {what}: it is a builtin function", node)
+
+    # ---- module and functions ------------------------------------------
+
+    def module(self, module: A.Module) -> None:
+        body = module.body
+        for s in body:
+            if s.__class__ is A.FuncDef:
+                self.check_ident(s.name, s, "function name")
+                if s.name in A.BUILTINS:
+                    raise self.error(f"cannot define a function named '{s.name}': it is a builtin", s)
+                prev = self.funcs.get(s.name)
+                if prev is not None:
+                    where = f" at line {prev.line}" if prev.line else ""
+                    raise self.error(f"function '{s.name}' is already defined{where}", s)
+                self.funcs[s.name] = s
+        self.scope_globals = _assigned_names(body, set())
+        defined: set[str] = set()
+        for s in body:
+            if s.__class__ is A.FuncDef:
+                self.funcdef(s)
+                self.defs_seen.add(s.name)
+            else:
+                defined, _ = self.stmt(s, defined)
+
+    def funcdef(self, f: A.FuncDef) -> None:
+        seen: set[str] = set()
+        for p in f.params:
+            self.check_variable_name(p, f, "parameter")
+            if p in seen:
+                raise self.error(f"duplicate parameter '{p}' in function '{f.name}'", f)
+            seen.add(p)
+        saved = (self.func, self.locals, self.loops)
+        self.func = f
+        self.loops = 0
+        self.locals = _assigned_names(f.body, set(f.params)) if self.python else None
+        self.block(f.body, set(seen))
+        self.func, self.locals, self.loops = saved
+
+    # ---- statements ----------------------------------------------------
+
+    def block(self, body: Iterable[A.Stmt], defined: set[str]) -> tuple[set[str], bool]:
+        """Check a block entered with `defined`; returns (defined after, falls through)."""
+        falls = True
+        for s in body:
+            defined, f = self.stmt(s, defined)
+            falls = falls and f
+        return defined, falls
+
+    def assign_name(self, name: str, node: A.Node, defined: set[str]) -> set[str]:
+        self.check_variable_name(name, node, "variable")
+        if name in defined:
+            return defined
+        return defined | {name}
+
+    def stmt(self, s: A.Stmt, defined: set[str]) -> tuple[set[str], bool]:
+        cls = s.__class__
+        if cls is A.Assign:
+            self.expr(s.value, defined)
+            t = s.target
+            if t.__class__ is A.Name:
+                return self.assign_name(t.id, t, defined), True
+            if t.__class__ is A.Index:
+                self.expr(t, defined)
+                return defined, True
+            raise self.error("assignment target must be a name or an indexed element", s)
+        if cls is A.AugAssign:
+            self.binop_kind(s.op, s)
+            t = s.target
+            if t.__class__ is not A.Name and t.__class__ is not A.Index:
+                raise self.error("assignment target must be a name or an indexed element", s)
+            if t.__class__ is A.Name:
+                self.check_variable_name(t.id, t, "variable")
+            self.expr(t, defined)
+            self.expr(s.value, defined)
+            return defined, True
+        if cls is A.If:
+            self.expr(s.cond, defined)
+            if not s.body:
+                raise self.error("empty block in 'if'", s)
+            d1, f1 = self.block(s.body, defined)
+            d2, f2 = self.block(s.orelse, defined)
+            if f1 and f2:
+                return d1 & d2, True
+            if f1:
+                return d1, True
+            if f2:
+                return d2, True
+            return defined, False
+        if cls is A.While:
+            self.expr(s.cond, defined)
+            self.loop_body(s.body, defined, s, "while")
+            return defined, True
+        if cls is A.For:
+            self.expr(s.start, defined)
+            self.expr(s.stop, defined)
+            if s.step is not None:
+                self.expr(s.step, defined)
+            inner = self.assign_name(s.var, s, defined)
+            self.loop_body(s.body, inner, s, "for")
+            return defined, True
+        if cls is A.FuncDef:
+            # Top-level definitions are handled by `module`: this one is nested.
+            raise self.error(f"nested function definitions are not supported ('{s.name}')", s)
+        if cls is A.Return:
+            if self.func is None:
+                raise self.error("'return' outside a function", s)
+            if s.value is not None:
+                self.expr(s.value, defined)
+            return defined, False
+        if cls is A.Print:
+            for a in s.args:
+                self.expr(a, defined)
+            return defined, True
+        if cls is A.Assert:
+            self.expr(s.test, defined)
+            return defined, True
+        if cls is A.ExprStmt:
+            if s.value.__class__ is not A.Call and not self.python:
+                raise self.error("only calls can be used as statements", s)
+            self.expr(s.value, defined)
+            return defined, True
+        if cls is A.Break or cls is A.Continue:
+            if not self.loops:
+                word = "break" if cls is A.Break else "continue"
+                raise self.error(f"'{word}' outside a loop", s)
+            return defined, False
+        if cls is A.Pass:
+            return defined, True
+        raise self.error(f"not a statement: {type(s).__name__}", s)
+
+    def loop_body(self, body: tuple[A.Stmt, ...], defined: set[str], node: A.Node, what: str) -> None:
+        if not body:
+            raise self.error(f"empty block in '{what}'", node)
+        self.loops += 1
+        self.block(body, defined)
+        self.loops -= 1
+
+    # ---- expressions ---------------------------------------------------
+
+    def binop_kind(self, op: A.BinOpKind, node: A.Node) -> None:
+        if op in _PYTHON_ONLY_OPS and not self.python:
+            raise self.error(f"operator '{op.value}' is Python-only", node)
+
+    def expr(self, e: A.Expr, defined: set[str]) -> None:
+        cls = e.__class__
+        if cls is A.Name:
+            self.read(e, defined)
+        elif cls is A.Num:
+            if not isinstance(e.value, int) or e.value > MAX_INT:
+                raise self.error(f"integer literal {e.value} is out of range (the largest is {MAX_INT})", e)
+        elif cls is A.BinOp:
+            self.binop_kind(e.op, e)
+            self.expr(e.left, defined)
+            self.expr(e.right, defined)
+        elif cls is A.Compare or cls is A.BoolOp:
+            self.expr(e.left, defined)
+            self.expr(e.right, defined)
+        elif cls is A.Unary:
+            self.expr(e.operand, defined)
+        elif cls is A.Call:
+            self.call(e, defined)
+        elif cls is A.Index:
+            self.expr(e.array, defined)
+            self.expr(e.index, defined)
+        elif cls is A.ArrayLit:
+            for x in e.elts:
+                self.expr(x, defined)
+        else:
+            raise self.error(f"not an expression: {type(e).__name__}", e)
+
+    def read(self, e: A.Name, defined: set[str]) -> None:
+        name = e.id
+        if name in defined:
+            return
+        if name in self.funcs:
+            raise self.error(f"function '{name}' cannot be used as a value (call it)", e)
+        if name in A.BUILTINS:
+            raise self.error(f"builtin '{name}' cannot be used as a value (call it)", e)
+        if self.func is not None:
+            if self.python and name not in self.locals and name in self.scope_globals:
+                return  # Python: a function reads a global it never assigns
+            if name in self.scope_globals:
+                raise self.error(
+                    f"undefined name '{name}' (functions do not see global variables; pass it as a parameter)",
+                    e,
+                )
+        raise self.error(f"undefined name '{name}'", e)
+
+    def call(self, e: A.Call, defined: set[str]) -> None:
+        name = e.func
+        f = self.funcs.get(name)
+        if f is not None:
+            if self.python and self.func is None and name not in self.defs_seen:
+                raise self.error(f"function '{name}' is called before its definition", e)
+            expected = len(f.params)
+        elif name in A.BUILTINS:
+            if name in A.PYTHON_ONLY_BUILTINS and not self.python:
+                raise self.error(f"'{name}' is a Python-only builtin", e)
+            expected = A.BUILTINS[name]
+        elif name in defined:
+            raise self.error(f"'{name}' is a variable, not a function", e)
+        else:
+            raise self.error(f"unknown function '{name}'", e)
+        if len(e.args) != expected:
+            plural = "" if expected == 1 else "s"
+            raise self.error(
+                f"function '{name}' takes {expected} argument{plural}, found {len(e.args)}",
+                e,
+            )
+        for a in e.args:
+            self.expr(a, defined)
+
+
+def check_semantics(module: A.Module, mode: str = "dsl", *, file: str | None = None) -> None:
+    """Raise `SemanticError` at the first node that breaks a static rule; see the module doc."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+    if not isinstance(module, A.Module):
+        raise SemanticError(f"expected a Module, found {type(module).__name__}", file=file)
+    checker = _Checker(mode, file)
+    try:
+        checker.module(module)
+    except RecursionError:
+        raise SemanticError("program nested too deeply", file=file) from None

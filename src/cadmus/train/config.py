@@ -1,0 +1,316 @@
+"""The training config: typed sections read from YAML, with dotted command-line overrides.
+
+Every section forbids unknown keys. A bad value or key raises `ConfigError`
+whose one-line message names the file and the dotted key path, e.g.
+``configs/train/tiny-cpu.yaml: key 'optim.lr': Input should be a valid number``.
+Overrides (``optim.lr=1e-3 model.n_layer=4``) are parsed as YAML scalars and
+applied to the raw mapping before validation, so they are checked the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cadmus.errors import CadmusError
+
+
+class ConfigError(CadmusError):
+    """A training config that cannot be read or does not validate."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenizerSection(Section):
+    numbers: Literal["digits", "reversed", "fixed", "whole"] = Field(
+        "digits", description="number tokenization scheme (cadmus.tokenizer)"
+    )
+    width: int = Field(4, description="digits per number for the `fixed` scheme")
+    bound: int = Field(1000, description="numbers below this are one token in the `whole` scheme")
+
+
+class DataSection(Section):
+    dataset: str | None = Field(
+        None, description="dataset directory (Parquet + manifest) to pack and train on"
+    )
+    build: str | None = Field(None, description="data config (YAML) to build into {out_dir}/data first")
+    packed: str | None = Field(None, description="directory already holding packed token arrays")
+    tokenizer: TokenizerSection = Field(default_factory=TokenizerSection)
+    loss_on: Literal["completion", "all"] = Field(
+        "completion", description="count the loss on completion tokens (+eos) only, or on every token"
+    )
+    batching: Literal["rows", "windows"] = Field(
+        "rows",
+        description="rows: one example per row, right-padded to the longest in the batch; "
+        "windows: contiguous block_size windows of the packed token stream",
+    )
+    train_split: str = Field("train", description="split to train on")
+    val_split: str | None = Field("val", description="split for the validation loss (null: none)")
+    where: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="keep examples whose metadata column lies in [lo, hi], e.g. {n_statements: [1, 3]} (rows only)",
+    )
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="sampling weight per value of `weight_by` (e.g. per family); missing values get 0 (rows only)",
+    )
+    weight_by: str = Field("family", description="metadata column that `weights` refers to")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataSection:
+        given = [k for k in ("dataset", "build", "packed") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(
+                f"give only one of data.dataset, data.build, data.packed (got {', '.join(given)})"
+            )
+        return self
+
+
+class ModelSection(Section):
+    preset: str = Field("tiny", description="a name in cadmus.model.PRESETS")
+    block_size: int | None = None
+    n_layer: int | None = None
+    n_head: int | None = None
+    n_embd: int | None = None
+    mlp: Literal["gelu", "swiglu", "relu2"] | None = None
+    norm: Literal["layernorm", "rmsnorm"] | None = None
+    pos: Literal["rope", "learned", "alibi", "none"] | None = None
+    dropout: float | None = None
+    bias: bool | None = None
+    tie_embeddings: bool | None = None
+    qk_norm: bool | None = None
+    rope_base: float | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        return {k: v for k, v in self.model_dump().items() if k != "preset" and v is not None}
+
+
+class OptimSection(Section):
+    name: Literal["adamw", "muon"] = Field(
+        "adamw", description="adamw, or muon for the blocks' matrices + adamw for the rest"
+    )
+    lr: float = Field(1e-3, description="peak learning rate (AdamW)")
+    betas: tuple[float, float] = (0.9, 0.95)
+    eps: float = 1e-8
+    weight_decay: float = Field(0.1, description="decoupled weight decay on matrices and embeddings")
+    grad_clip: float | None = Field(1.0, description="clip the global gradient norm (null: off)")
+    muon_lr: float = Field(0.02, description="peak learning rate of Muon (optim.name = muon)")
+    muon_momentum: float = 0.95
+
+
+class ScheduleSection(Section):
+    kind: Literal["cosine", "wsd", "constant"] = Field(
+        "cosine", description="after warmup: cosine decay, warmup-stable-decay, or constant"
+    )
+    warmup_steps: int = Field(100, ge=0)
+    min_lr_ratio: float = Field(0.1, ge=0, le=1, description="final lr as a fraction of the peak")
+    decay_fraction: float = Field(
+        0.2, gt=0, le=1, description="wsd: final fraction of training spent decaying"
+    )
+
+
+class BatchSection(Section):
+    micro: int = Field(32, ge=1, description="sequences per forward pass per process")
+    accum: int = Field(1, ge=1, description="gradient accumulation steps")
+
+
+class StopSection(Section):
+    max_steps: int | None = Field(None, ge=1, description="optimizer steps")
+    max_tokens: int | None = Field(
+        None, ge=1, description="input tokens (positions) processed, all processes"
+    )
+    max_time_s: float | None = Field(
+        None,
+        gt=0,
+        description="training wall-clock budget in seconds (evaluation and checkpoint time excluded)",
+    )
+
+    @model_validator(mode="after")
+    def _some_limit(self) -> StopSection:
+        if self.max_steps is None and self.max_tokens is None and self.max_time_s is None:
+            raise ValueError("set at least one of stop.max_steps, stop.max_tokens, stop.max_time_s")
+        return self
+
+
+class EvalSection(Section):
+    interval: int | None = Field(
+        200, ge=1, description="steps between validation passes (null: only at the end)"
+    )
+    batches: int = Field(10, ge=1, description="validation micro-batches per pass")
+    at_end: bool = True
+
+
+class CheckpointSection(Section):
+    interval: int | None = Field(None, ge=1, description="steps between checkpoints (null: only at the end)")
+    keep: int = Field(2, ge=1, description="most recent checkpoints kept")
+    at_end: bool = True
+
+
+class LogSection(Section):
+    interval: int = Field(10, ge=1, description="steps between log lines")
+    tensorboard: bool = True
+    progress: bool = True
+
+
+class StageSection(Section):
+    at_step: int | None = Field(None, ge=0)
+    at_fraction: float | None = Field(
+        None, ge=0, le=1, description="fraction of max_steps (needs stop.max_steps)"
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict,
+        description="data keys that change from this stage on (dataset/packed/where/weights/weight_by)",
+    )
+
+    @model_validator(mode="after")
+    def _one_trigger(self) -> StageSection:
+        if (self.at_step is None) == (self.at_fraction is None):
+            raise ValueError("a curriculum stage needs exactly one of at_step, at_fraction")
+        allowed = {"dataset", "packed", "where", "weights", "weight_by"}
+        bad = sorted(set(self.data) - allowed)
+        if bad:
+            raise ValueError(f"a stage cannot change data.{bad[0]} (allowed: {', '.join(sorted(allowed))})")
+        return self
+
+
+class TrainConfig(Section):
+    seed: int = 1337
+    out_dir: str = Field("runs/run", description="run directory (checkpoints/, log.jsonl, tensorboard/)")
+    resume: bool = Field(False, description="continue from out_dir/checkpoints/latest")
+    device: str = Field("auto", description="auto (cuda if available, else cpu), cpu, cuda, cuda:N")
+    dtype: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="auto: bf16 autocast on CUDA, fp32 on CPU"
+    )
+    compile: bool = Field(False, description="torch.compile the model")
+    threads: int | None = Field(
+        None, ge=1, description="torch threads per process (default: cores / local processes)"
+    )
+    price_per_hour: float = Field(0.0, ge=0, description="price of one device-hour, for the cost estimate")
+    data: DataSection = Field(default_factory=DataSection)
+    model: ModelSection = Field(default_factory=ModelSection)
+    optim: OptimSection = Field(default_factory=OptimSection)
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+    batch: BatchSection = Field(default_factory=BatchSection)
+    stop: StopSection = Field(default_factory=lambda: StopSection(max_steps=1000))
+    eval: EvalSection = Field(default_factory=EvalSection)
+    checkpoint: CheckpointSection = Field(default_factory=CheckpointSection)
+    log: LogSection = Field(default_factory=LogSection)
+    curriculum: list[StageSection] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fractions_need_steps(self) -> TrainConfig:
+        if any(s.at_fraction is not None for s in self.curriculum) and self.stop.max_steps is None:
+            raise ValueError("curriculum stages with at_fraction need stop.max_steps")
+        return self
+
+
+def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    node: Any = raw
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(
+                    f"no list item {part!r} for override {dotted!r}", key=".".join(parts[: i + 1])
+                )
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise ConfigError(f"cannot set {dotted!r}: {'.'.join(parts[:i])} is not a mapping", key=dotted)
+        if last:
+            node[part] = value
+        else:
+            if node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+
+
+def parse_overrides(items: list[str]) -> list[tuple[str, Any]]:
+    """``["optim.lr=1e-3", ...]`` -> ``[("optim.lr", 0.001), ...]`` (values read as YAML scalars)."""
+    out = []
+    for item in items:
+        key, eq, text = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"override {item!r} is not key=value")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        out.append((key.strip(), value))
+    return out
+
+
+def _first_error(err: ValidationError) -> tuple[str, str]:
+    e = err.errors()[0]
+    key = ".".join(str(p) for p in e["loc"])
+    msg = e["msg"]
+    if e["type"] == "extra_forbidden":
+        msg = "unknown key"
+    msg = msg.removeprefix("Value error, ")
+    return key, msg
+
+
+def config_from_dict(
+    raw: dict[str, Any], *, file: str | None = None, overrides: list[str] = ()
+) -> TrainConfig:
+    raw = dict(raw)
+    for key, value in parse_overrides(list(overrides)):
+        _set_dotted(raw, key, value)
+    try:
+        return TrainConfig.model_validate(raw)
+    except ValidationError as err:
+        key, msg = _first_error(err)
+        more = len(err.errors()) - 1
+        if more:
+            msg += f" (and {more} more error{'s' if more > 1 else ''})"
+        raise ConfigError(msg, file=file, key=key or None) from None
+
+
+def load_config(path: str | os.PathLike, overrides: list[str] = ()) -> TrainConfig:
+    """Read a YAML training config and apply ``key=value`` overrides."""
+    path = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read config ({err.strerror})", file=path) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError(f"invalid YAML: {getattr(err, 'problem', err)}", file=path, line=line) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError("a training config must be a mapping", file=path)
+    return config_from_dict(raw, file=path, overrides=overrides)
+
+
+def schema_rows(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[tuple[str, str, str, str]]:
+    """(key, type, default, description) for every leaf key: the config reference in docs/training.md."""
+    rows = []
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            rows.extend(schema_rows(ann, key + "."))
+            continue
+        if field.default_factory is not None:
+            default = repr(field.default_factory())
+            if name == "stop":
+                default = "max_steps: 1000"
+        else:
+            default = repr(field.default)
+        type_name = str(ann).replace("typing.", "").replace("<class '", "").replace("'>", "")
+        rows.append((key, type_name, default, field.description or ""))
+    return rows
