@@ -93,7 +93,9 @@ def main() -> int:
             for k in range(0, args.pack_examples, per_shard):
                 rows = [_synthetic(rng) for _ in range(min(per_shard, args.pack_examples - k))]
                 table = pa.table({"prompt": [p for p, _ in rows], "completion": [c for _, c in rows]})
-                pq.write_table(table, root / "train" / f"shard-{k // per_shard:05d}.parquet", row_group_size=8192)
+                pq.write_table(
+                    table, root / "train" / f"shard-{k // per_shard:05d}.parquet", row_group_size=8192
+                )
             print(f"pack: wrote {args.pack_examples} examples in {time.perf_counter() - t0:.1f} s")
             t0 = time.perf_counter()
             meta = pack(root, Tokenizer(), Path(tmp) / "packed")

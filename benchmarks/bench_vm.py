@@ -227,7 +227,9 @@ def main() -> None:
         ("bubble sort", SORT, py_sort),
     ]
     limits = Limits(max_steps=100_000_000)
-    print(f"{'program':<14} {'VM steps':>10} {'VM s':>8} {'instr/s':>12} {'CPython s':>10} {'VM/CPython':>10}")
+    print(
+        f"{'program':<14} {'VM steps':>10} {'VM s':>8} {'instr/s':>12} {'CPython s':>10} {'VM/CPython':>10}"
+    )
     tot_steps, tot_vm, tot_py = 0, 0.0, 0.0
     for name, text, py in cases:
         program = assemble(text)

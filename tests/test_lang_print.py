@@ -319,3 +319,16 @@ def test_random_expressions_round_trip(e: A.Expr) -> None:
     assert parse_expr(text) == e
     toks = tokenize(text)
     assert toks[-2][0] == "NEWLINE"  # one line
+
+
+def test_deep_trees_are_print_errors_not_crashes() -> None:
+    e: A.Expr = A.Num(1)
+    for _ in range(5000):
+        e = A.BinOp(B.SUB, A.Name("a"), e)
+    with pytest.raises(PrintError, match="too deep"):
+        to_dsl(e)
+    # A deep left-leaning chain prints flat and parses back iteratively.
+    e = A.Num(1)
+    for _ in range(300):
+        e = A.BinOp(B.ADD, e, A.Name("a"))
+    assert parse_expr(to_dsl(e)) == e

@@ -454,3 +454,24 @@ def test_round_trip_sampled_family_programs():
     hf = hf_tok.to_hf()
     for text in texts:
         assert hf.encode(text, add_special_tokens=False) == hf_tok.encode(text)
+
+
+def test_vocabulary_is_pinned_to_its_version():
+    """Any change of the default vocabulary (lexicon, pools, word list) must bump VOCAB_VERSION."""
+    from cadmus.tokenizer import VOCAB_VERSION
+    from cadmus.tokenizer.core import _vocab_hash
+
+    pinned = {1: "9af23a038e728574d71129c4cae79fc7c47c36aa65d1c4e07f7a7a75bb4b2d92"}
+    assert _vocab_hash(Tokenizer().vocab) == pinned[VOCAB_VERSION], (
+        "the default vocabulary changed: bump VOCAB_VERSION in cadmus/tokenizer/vocab.py, pin the new "
+        "hash here and regenerate docs/tokenizer.md"
+    )
+
+
+def test_pickle_round_trip():
+    import pickle
+
+    for tok in TOKENIZERS:
+        back = pickle.loads(pickle.dumps(tok))
+        assert back == tok
+        assert back.encode(CORPUS[0]) == tok.encode(CORPUS[0])

@@ -35,9 +35,7 @@ def programs(draw, valid_operands: bool = True):
         info = draw(st.sampled_from(ISA))
         args = []
         for kind in info.operands:
-            if not valid_operands:
-                args.append(draw(any_int))
-            elif kind is Operand.INT:
+            if not valid_operands or kind is Operand.INT:
                 args.append(draw(any_int))
             elif kind is Operand.TARGET:
                 args.append(draw(st.integers(0, n)))
@@ -57,7 +55,10 @@ def primed_programs(draw):
     prefix += [Instr(Op.PUSH, (v,)) for v in values]
     shift = len(prefix)
     code = [
-        Instr(ins.op, tuple(a + shift if k is Operand.TARGET else a for k, a in zip(ins.info_operands(), ins.args)))
+        Instr(
+            ins.op,
+            tuple(a + shift if k is Operand.TARGET else a for k, a in zip(ins.info_operands(), ins.args)),
+        )
         for ins in body.code
     ]
     return Program(tuple(prefix + code))

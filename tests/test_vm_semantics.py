@@ -213,7 +213,9 @@ def test_results_at_the_bounds_are_fine():
     assert unop("inc", INT_MAX - 1) == INT_MAX
 
 
-@pytest.mark.parametrize(("name", "a"), [("neg", INT_MIN), ("abs", INT_MIN), ("inc", INT_MAX), ("dec", INT_MIN)])
+@pytest.mark.parametrize(
+    ("name", "a"), [("neg", INT_MIN), ("abs", INT_MIN), ("inc", INT_MAX), ("dec", INT_MIN)]
+)
 def test_unary_overflow_traps(name, a):
     fails(f"push {a}\n{name}", IntegerOverflow)
 

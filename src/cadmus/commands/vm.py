@@ -62,7 +62,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         with open(args.file, encoding="utf-8") as f:
             text = f.read()
     except (OSError, UnicodeDecodeError) as err:
-        raise CadmusError(f"cannot read file: {getattr(err, 'strerror', None) or err}", file=args.file) from None
+        raise CadmusError(
+            f"cannot read file: {getattr(err, 'strerror', None) or err}", file=args.file
+        ) from None
     limits = DEFAULT_LIMITS
     if args.max_steps is not None:
         limits = Limits(max_steps=args.max_steps)

@@ -241,7 +241,7 @@ def _formats_of(entry: MixtureEntry, family: Any, key: str, file: str | None) ->
     if "complete" in supported:
         supported.add("complete_stmt")
     if entry.formats == "all":
-        return [f for f in FORMAT_NAMES if f in supported]
+        return [f for f in FORMAT_NAMES if f in family.formats]
     names = [entry.format] if entry.format is not None else list(entry.formats or [])
     if not names:
         raise _err("must not be empty", f"{key}.formats", file)

@@ -416,12 +416,15 @@ def build_trace(sample: Any) -> Built:
     module = Module(tuple(sample.body) + (Print((sample.answer,)),))
     if _has_arrays_or_functions(module):
         raise Reject("not_applicable", "trace examples hold programs without functions or arrays")
-    # As for `output`, the judge re-derives the trace from this very run.
-    text, verdict = _trace_of(module)
+    # The source map needs line numbers: trace the program parsed from its own
+    # canonical text (the prompt), exactly as the judge will. As for `output`,
+    # the judge re-derives the trace from this very run.
+    program_text = _to_dsl(module)
+    text, verdict = _trace_of(_parse_cached(program_text))
     if text.count("\n") > MAX_TRACE_LINES:
         raise Reject("not_applicable", f"the trace is longer than {MAX_TRACE_LINES} lines")
     values = tuple(v for line in verdict.outputs for v in line)
-    return Built(_to_dsl(module) + TRACE_SEPARATOR, text, {}, verdict.steps, values, module)
+    return Built(program_text + TRACE_SEPARATOR, text, {}, verdict.steps, values, module)
 
 
 def judge_trace(prompt: str, answer: str, info: dict[str, Any]) -> Any:

@@ -101,17 +101,13 @@ def aggregate(items: Sequence[Judged], ks: Iterable[int] = ()) -> dict[str, Any]
     for split, members in sorted(group_by(items, lambda it: it.split).items()):
         entry: dict[str, Any] = {"all": summarize(members, ks).to_json()}
         for name, key in (("family", lambda it: it.family), ("format", lambda it: it.format)):
-            entry[name] = {
-                g: summarize(m, ks).to_json() for g, m in sorted(group_by(members, key).items())
-            }
+            entry[name] = {g: summarize(m, ks).to_json() for g, m in sorted(group_by(members, key).items())}
         for feat in FEATURES:
             have = [it for it in members if feat in it.features]
             if not have:
                 continue
             binner = BINNERS[feat]
             bins = group_by(have, lambda it, f=feat, b=binner: b(it.features[f]))
-            entry[feat] = {
-                g: summarize(bins[g], ks).to_json() for g in sorted(bins, key=_bin_sort_key)
-            }
+            entry[feat] = {g: summarize(bins[g], ks).to_json() for g in sorted(bins, key=_bin_sort_key)}
         out["splits"][split] = entry
     return out

@@ -46,7 +46,9 @@ def split_table(summary: Mapping[str, Any]) -> str:
     return "\n".join(_table("split", rows, _ks(summary)))
 
 
-def markdown_report(summary: Mapping[str, Any], *, title: str, meta: Mapping[str, Any], plots: Sequence[str]) -> str:
+def markdown_report(
+    summary: Mapping[str, Any], *, title: str, meta: Mapping[str, Any], plots: Sequence[str]
+) -> str:
     ks = _ks(summary)
     out = [f"# {title}", ""]
     out += [f"- {key}: {value}" for key, value in meta.items()]
@@ -54,8 +56,8 @@ def markdown_report(summary: Mapping[str, Any], *, title: str, meta: Mapping[str
     for split, entry in summary["splits"].items():
         out += [f"## {split}", ""]
         for name in ("family", "format", *FEATURES):
-            if name in entry and entry[name]:
-                out += _table(FEATURE_TITLES.get(name, name), entry[name], ks) + [""]
+            if entry.get(name):
+                out += [*_table(FEATURE_TITLES.get(name, name), entry[name], ks), ""]
     if plots:
         out += ["## Plots", ""] + [f"![{Path(p).stem}]({p})" for p in plots] + [""]
     return "\n".join(out)

@@ -222,14 +222,14 @@ def compile_program(module: Module, mode: Mode | str = "dsl") -> Compiled:
 # ---- scope analysis ---------------------------------------------------------
 
 
-def _collect_assigned(body: tuple[Stmt, ...], out: dict[str, Name | For | None]) -> None:
+def _collect_assigned(body: tuple[Stmt, ...], out: dict[str, Stmt]) -> None:
     """Add the names `body` assigns (not inside nested functions), in order."""
     for stmt in body:
         kind = type(stmt)
         if kind is Assign or kind is AugAssign:
             target = stmt.target  # type: ignore[attr-defined]
             if type(target) is Name and target.id not in out:
-                out[target.id] = target
+                out[target.id] = stmt
         elif kind is For:
             if stmt.var not in out:  # type: ignore[attr-defined]
                 out[stmt.var] = stmt  # type: ignore[attr-defined]
@@ -340,7 +340,7 @@ class _Compiler:
                 self.funcs[stmt.name] = _Func(stmt, self.new_label(), len(stmt.params))
 
         # main program: its frame is the global frame
-        assigned: dict[str, Name | For | None] = {}
+        assigned: dict[str, Stmt] = {}
         _collect_assigned(body, assigned)
         for name, where in assigned.items():
             if name in self.funcs:
@@ -402,7 +402,7 @@ class _Compiler:
             if param in self.funcs:
                 raise SemanticError(f"parameter '{param}' has the name of a function", **_pos(node))
             slots[param] = len(slots)
-        assigned: dict[str, Name | For | None] = {}
+        assigned: dict[str, Stmt] = {}
         _collect_assigned(node.body, assigned)
         for name, where in assigned.items():
             if name in self.funcs:

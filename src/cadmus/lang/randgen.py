@@ -121,6 +121,8 @@ class _Gen:
         if not python and rng.random() < 0.3:
             names += rng.sample(_AWKWARD_NAMES, 3)
         self.var_names = names
+        # With pops about, only indices 0 and -1 are safe as constants.
+        self.allow_pop = python and rng.random() < 0.5
 
     # ---- helpers ------------------------------------------------------------
 
@@ -165,7 +167,7 @@ class _Gen:
             return self.leaf(scope)
         choice = rng.choices(
             ("arith", "div", "bits", "shift", "unary", "builtin", "call", "boolish", "pow", "index"),
-            weights=(30, 10, 6, 4, 6, 10, 8, 10, 3 if self.python else 0, 8),
+            weights=(30, 10, 6, 4, 6, 10, 12, 10, 3 if self.python else 0, 8),
         )[0]
         d = depth + 1
         if choice == "arith":
@@ -205,7 +207,11 @@ class _Gen:
             r = rng.random()
             if r < 0.5:
                 return self.cond(scope, depth)
-            return BinOp(rng.choice((BinOpKind.ADD, BinOpKind.MUL)), self.cond(scope, depth), self.int_expr(scope, depth))
+            return BinOp(
+                rng.choice((BinOpKind.ADD, BinOpKind.MUL)),
+                self.cond(scope, depth),
+                self.int_expr(scope, depth),
+            )
         r = rng.random()
         if r < 0.5:  # and/or of ints: the deciding operand
             op = BoolKind.AND if self.chance(0.5) else BoolKind.OR
@@ -239,7 +245,7 @@ class _Gen:
         return self.small()
 
     def index(self, scope: _Scope, arr: str) -> Expr:
-        least = scope.arrays[arr]
+        least = 1 if self.allow_pop else scope.arrays[arr]
         r = self.rng.random()
         if r < 0.35:
             return Num(self.rng.randint(0, least - 1))
@@ -293,10 +299,12 @@ class _Gen:
                 body.append(Assign(Name(arr), ArrayLit(tuple(self.small() for _ in range(3)))))
                 top.arrays[arr] = 3
             self.globals_for_funcs = top.child()
+        main_budget = self.budget
         for _ in range(rng.randint(0, 2)):
             body.append(self.funcdef(recursive=False))
         if self.chance(0.4):
             body.append(self.funcdef(recursive=True))
+        self.budget = main_budget  # functions have budgets of their own
         body += self.block(top, 0, max(3, self.budget))
         # show the final state
         shown = [Name(n) for n in top.ints[-6:]]
@@ -324,6 +332,7 @@ class _Gen:
         params: list[str] = []
         arrays: set[int] = set()
         scope = self.globals_for_funcs.child() if self.python else _Scope()
+        scope.fixed.update(scope.ints)  # assigning a global would make it local
         for i in range(nparams):
             if i > 0 and rng.random() < 0.3:
                 pname = self.fresh("arr")
@@ -335,13 +344,17 @@ class _Gen:
             params.append(pname)
         func = _Func(name, tuple(params), frozenset(arrays), recursive)
         scope.func = func
+        if recursive:
+            scope.fixed.add(params[0])
+        depth = self.max_depth - 1
         body: list[Stmt] = []
         budget = rng.randint(1, 4)
+        self.budget = budget
         if recursive:
             n = Name(params[0])
-            base = self.int_expr(scope, 1)
+            base = self.int_expr(scope, depth)
             body.append(If(Compare(CmpKind.LE, n, Num(0)), (Return(base),)))
-            body += self.block(scope, 1, budget)
+            body += self.block(scope, depth, budget)
             args = [BinOp(BinOpKind.SUB, n, Num(1))]
             args += [
                 Name(p) if i in arrays else self.int_expr(scope, 2) for i, p in enumerate(params[1:], start=1)
@@ -350,9 +363,11 @@ class _Gen:
             if self.chance(0.3):
                 args2 = [BinOp(BinOpKind.SUB, n, Num(2)), *args[1:]]
                 rec = BinOp(BinOpKind.ADD, rec, Call(name, tuple(args2)))
-            body.append(Return(BinOp(rng.choice((BinOpKind.ADD, BinOpKind.SUB)), rec, self.int_expr(scope, 2))))
+            body.append(
+                Return(BinOp(rng.choice((BinOpKind.ADD, BinOpKind.SUB)), rec, self.int_expr(scope, 2)))
+            )
         else:
-            body += self.block(scope, 1, budget)
+            body += self.block(scope, depth, budget)
             body.append(Return(self.int_expr(scope, 0)))
         self.funcs.append(func)
         return FuncDef(name, tuple(params), tuple(body))
@@ -381,7 +396,7 @@ class _Gen:
             "array": 5,
             "store": 6 if scope.arrays else 0,
             "append": 3 if self.python and scope.arrays else 0,
-            "pop": 2 if self.python and scope.arrays else 0,
+            "pop": 2 if self.allow_pop and scope.arrays else 0,
             "if": 8 if nested else 0,
             "while": 5 if nested else 0,
             "for": 6 if nested else 0,
@@ -389,7 +404,7 @@ class _Gen:
             "assert": 4,
             "callstmt": 2 if self.funcs else 0,
             "jump": 4 if scope.loops else 0,
-            "return": 2 if scope.func is not None and depth > 1 else 0,
+            "return": 2 if scope.func is not None and depth >= self.max_depth else 0,
             "pass": 1,
         }
         kind = rng.choices(list(kinds), weights=list(kinds.values()))[0]
@@ -420,8 +435,6 @@ class _Gen:
                 pop: Stmt = Assign(Name(rng.choice(assignable)), Call("pop", (Name(arr),)))
             else:
                 pop = ExprStmt(Call("pop", (Name(arr),)))
-            for a in scope.arrays:
-                scope.arrays[a] = 1  # aliases may shrink too
             return [If(cond, (pop,))]
         if kind == "if":
             return [self.if_(scope, depth)]
@@ -430,9 +443,13 @@ class _Gen:
         if kind == "for":
             return [self.for_(scope, depth)]
         if kind == "print":
-            return [Print(tuple(self.print_arg(scope) for _ in range(rng.randint(0 if self.chance(0.05) else 1, 3))))]
+            return [
+                Print(
+                    tuple(self.print_arg(scope) for _ in range(rng.randint(0 if self.chance(0.05) else 1, 3)))
+                )
+            ]
         if kind == "assert":
-            return [self.assert_(scope)]
+            return [self.assertion(scope)]
         if kind == "callstmt":
             call = self.call(scope, 1)
             return [ExprStmt(call)] if call is not None else [Pass()]
@@ -479,8 +496,7 @@ class _Gen:
             other = rng.choice(sorted(scope.arrays))
             n = scope.arrays[other]
             value = Name(other)
-        least = min(n, scope.arrays.get(name, n))
-        scope.arrays[name] = least
+        scope.arrays[name] = n
         return Assign(Name(name), value)
 
     def if_(self, scope: _Scope, depth: int) -> If:
@@ -533,9 +549,6 @@ class _Gen:
         elif scope.arrays:
             arr = rng.choice(sorted(scope.arrays))
             start, stop = Num(0), Call("len", (Name(arr),))
-            if self.python:
-                # the body may append: snapshot-free CPython semantics still end (range is fixed)
-                pass
         else:
             start, stop, step = num(rng.randint(-4, 4)), num(rng.randint(5, 12)), Num(rng.randint(2, 4))
         inner = scope.child()
@@ -545,7 +558,7 @@ class _Gen:
         body = tuple(self.block(inner, depth + 1, self.sub_budget()))
         return For(var, start, stop, step, body)
 
-    def assert_(self, scope: _Scope) -> Assert:
+    def assertion(self, scope: _Scope) -> Assert:
         rng = self.rng
         r = rng.random()
         if r < 0.4:

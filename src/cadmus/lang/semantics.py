@@ -137,8 +137,8 @@ class _Checker:
             falls = falls and f
         return defined, falls
 
-    def assign_name(self, name: str, node: A.Node, defined: set[str]) -> set[str]:
-        self.check_variable_name(name, node, "variable")
+    def assign_name(self, name: str, node: A.Node, defined: set[str], what: str = "variable") -> set[str]:
+        self.check_variable_name(name, node, what)
         if name in defined:
             return defined
         return defined | {name}
@@ -186,7 +186,7 @@ class _Checker:
             self.expr(s.stop, defined)
             if s.step is not None:
                 self.expr(s.step, defined)
-            inner = self.assign_name(s.var, s, defined)
+            inner = self.assign_name(s.var, s, defined, "loop variable")
             self.loop_body(s.body, inner, s, "for")
             return defined, True
         if cls is A.FuncDef:

@@ -113,6 +113,7 @@ class Tokenizer:
         self.identifiers = identifiers
         self.version = version
         self._vocab: tuple[str, ...] = tuple(vocab)
+        self._sha256: str | None = None
         self._ids: dict[str, int] = {tok: i for i, tok in enumerate(vocab)}
         self.pad_id = self._ids[PAD]
         self.bos_id = self._ids[BOS]
@@ -280,7 +281,12 @@ class Tokenizer:
     @property
     def sha256(self) -> str:
         """Hash of the canonical JSON: equal hashes mean identical encodings."""
-        return hashlib.sha256(self.to_json().encode("ascii")).hexdigest()
+        if self._sha256 is None:
+            self._sha256 = hashlib.sha256(self.to_json().encode("ascii")).hexdigest()
+        return self._sha256
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Tokenizer.from_dict, (self.to_dict(),))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Tokenizer) and self.to_dict() == other.to_dict()

@@ -25,11 +25,7 @@ def _show(token: str) -> str:
         return "indent (4 spaces)"
     if token == "`":
         return "`` ` ``"
-    if token == "|":
-        return "`\\|`"
-    if token == "||":
-        return "`\\|\\|`"
-    return f"`{token.replace('|', chr(92) + '|')}`"
+    return f"`{token}`"
 
 
 def _example_tokens(tok: Tokenizer, text: str) -> str:
@@ -103,7 +99,7 @@ def vocab_markdown() -> str:
     w(_EXAMPLE)
     w("```\n")
     for scheme in NUMBER_SCHEMES:
-        w(f"- `{scheme}`: {_example_tokens(Tokenizer(scheme), _EXAMPLE)}")
+        w(f"- `{scheme}`: `{_example_tokens(Tokenizer(scheme), _EXAMPLE)}`")
     w("")
     w("## Identifiers and out-of-distribution names (`identifiers=`)\n")
     w("- `pools` (default): every name of the identifier pools (`cadmus.tasks.names.POOLS`) except")

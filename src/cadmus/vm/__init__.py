@@ -21,7 +21,7 @@ from cadmus.vm.errors import (
     StackUnderflow,
     VMError,
 )
-from cadmus.vm.isa import BY_NAME, ISA, Op, OpInfo, Operand
+from cadmus.vm.isa import BY_NAME, ISA, Op, Operand, OpInfo
 from cadmus.vm.machine import DEFAULT_LIMITS, Limits, RunResult, TraceStep, run
 from cadmus.vm.program import Instr, Program
 from cadmus.vm.verify import INT_MAX, INT_MIN, verify

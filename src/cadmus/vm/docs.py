@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cadmus.vm.isa import ISA, OpInfo, Operand
+from cadmus.vm.isa import ISA, Operand, OpInfo
 
 _OPERAND_NAMES = {
     Operand.INT: "k",

@@ -74,7 +74,9 @@ class InputExhausted(VMError):
 class LimitExceeded(VMError):
     """A configured limit was reached; `limit` names it (e.g. `max_steps`)."""
 
-    def __init__(self, detail: str = "", *, limit: str = "", pc: int | None = None, instr: Any = None) -> None:
+    def __init__(
+        self, detail: str = "", *, limit: str = "", pc: int | None = None, instr: Any = None
+    ) -> None:
         self.limit = limit
         super().__init__(detail, pc=pc, instr=instr)
 

@@ -23,7 +23,6 @@ INT_MAX = 2**63 - 1
 MAX_SLOT = 2**16  # slots and counts are below this
 
 
-
 @dataclass(frozen=True, slots=True)
 class Analysis:
     depth: tuple[int, ...]  # depth before each pc; -1 where unreachable

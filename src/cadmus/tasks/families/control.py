@@ -94,15 +94,22 @@ class Conditional(Family):
         def constant() -> Expr:
             return c(rng.randint(knobs.min_value, knobs.max_value))
 
+        used: set[str] = set()
+
+        def var(name: str) -> Expr:
+            used.add(name)
+            return v(name)
+
         def condition() -> Expr:
             def one() -> Expr:
                 left = rng.choice(inputs)
                 op = rng.choice(ops)
                 if len(inputs) > 1 and rng.random() < 0.3:
+                    used.update(inputs)
                     return cmp(op, v(left), v(next(n for n in inputs if n != left)))
                 if op in (CmpKind.EQ, CmpKind.NE) and rng.random() < 0.5 and left == inputs[0]:
-                    return cmp(op, mod(v(left), c(2)), c(rng.randint(0, 1)))
-                return cmp(op, v(left), constant())
+                    return cmp(op, mod(var(left), c(2)), c(rng.randint(0, 1)))
+                return cmp(op, var(left), constant())
 
             if rng.random() < knobs.bool_prob:
                 return BoolOp(rng.choice((BoolKind.AND, BoolKind.OR)), one(), one())
@@ -112,7 +119,7 @@ class Conditional(Family):
             roll = rng.random()
             if roll < 0.3:
                 return assign(result, constant())
-            src = v(rng.choice(inputs))
+            src = var(rng.choice(inputs))
             k = c(rng.randint(1, max(1, min(20, abs(knobs.max_value)))))
             return assign(result, add(src, k) if roll < 0.65 else sub(src, k))
 
@@ -135,6 +142,8 @@ class Conditional(Family):
         # preset the result: a chain without else (or a nested one) may leave it untouched
         body.append(assign(result, c(0) if rng.random() < 0.5 else constant()))
         body.append(chain(1))
+        # an input no condition or branch reads would be noise: drop its assignment
+        body = [stmt for name, stmt in zip(inputs, body) if name in used] + body[len(inputs) :]
         return Sample(body=tuple(body), answer=v(result), features=dict(counts))
 
 
@@ -418,7 +427,8 @@ class NestedLoops(Family):
             )
             if rng.random() < 0.5:
                 r = rng.randrange(n)
-                body.append(for_(j, c(0), c(m), [inc(acc, item(t, add(c(r * m), v(j))), aug=aug)]))
+                row = add(c(r * m), v(j)) if r else v(j)
+                body.append(for_(j, c(0), c(m), [inc(acc, item(t, row), aug=aug)]))
             else:
                 col = rng.randrange(m)
                 body.append(for_(i, c(0), c(n), [inc(acc, item(t, add(mul(v(i), c(m)), c(col))), aug=aug)]))

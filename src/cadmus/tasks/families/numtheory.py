@@ -3,6 +3,7 @@ modular power, Collatz steps, digit sum and digit reversal."""
 
 from __future__ import annotations
 
+import math
 import random
 
 from pydantic import Field, model_validator
@@ -106,12 +107,11 @@ class Gcd(_NumberFunction):
 
         def draw() -> tuple[Arg, ...]:
             if rng.random() < 0.5:  # a shared factor makes the answer interesting
-                g = knobs.draw(rng)
-                hi = knobs.max_value // max(g, 1)
-                if g >= 1 and hi >= 1:
-                    lo = max(1, -(-knobs.min_value // g))
-                    if lo <= hi:
-                        return (g * rng.randint(lo, hi), g * rng.randint(lo, hi))
+                g = rng.randint(2, max(2, math.isqrt(knobs.max_value)))
+                hi = knobs.max_value // g
+                lo = max(1, -(-knobs.min_value // g))
+                if lo < hi:
+                    return (g * rng.randint(lo, hi), g * rng.randint(lo, hi))
             return (knobs.draw(rng), knobs.draw(rng))
 
         x = max(knobs.draw(rng), 1)

@@ -1,0 +1,96 @@
+"""Checking and reading a built dataset: `verify_dataset`, `iter_examples`, `format_example`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from cadmus.data.build import sha256_file
+from cadmus.data.formats import judge
+from cadmus.data.generate import COLUMNS
+from cadmus.data.manifest import read_manifest
+
+
+def verify_dataset(out: str | Path, *, sample: int = 200, check_hashes: bool = True) -> list[str]:
+    """Problems found in a dataset (empty when sound): one line each.
+
+    Checks that every shard listed in the manifest exists, hashes to its
+    recorded SHA-256 and holds the recorded number of rows with the expected
+    columns; then re-judges about `sample` examples (spread evenly over every
+    shard) on the VM through their format's judge with the dataset's own
+    completion as the answer.
+    """
+    import pyarrow.parquet as pq
+
+    out = Path(out)
+    problems: list[str] = []
+    try:
+        manifest = read_manifest(out)
+    except Exception as err:  # a missing or unreadable manifest is one problem line
+        return [str(err)]
+    shards = [(name, s) for name, info in manifest["splits"].items() for s in info["shards"]]
+    per_shard = max(1, -(-sample // max(1, len(shards)))) if sample > 0 else 0
+    for split, shard in shards:
+        path = out / shard["file"]
+        if not path.exists():
+            problems.append(f"{shard['file']}: missing")
+            continue
+        if check_hashes and sha256_file(path) != shard["sha256"]:
+            problems.append(f"{shard['file']}: SHA-256 differs from the manifest (file changed or corrupted)")
+            continue
+        try:
+            meta = pq.read_metadata(path)
+        except Exception as err:
+            problems.append(f"{shard['file']}: unreadable Parquet ({err})")
+            continue
+        if meta.num_rows != shard["rows"]:
+            problems.append(f"{shard['file']}: {meta.num_rows} rows, manifest says {shard['rows']}")
+        names = tuple(meta.schema.to_arrow_schema().names)
+        if names != COLUMNS:
+            problems.append(f"{shard['file']}: columns {names} differ from {COLUMNS}")
+            continue
+        if per_shard == 0 or meta.num_rows == 0:
+            continue
+        table = pq.read_table(path, columns=["id", "split", "format", "prompt", "completion", "judge"])
+        stride = max(1, table.num_rows // per_shard)
+        for i in range(0, table.num_rows, stride)[:per_shard]:
+            row = {c: table[c][i].as_py() for c in table.column_names}
+            if row["split"] != split:
+                problems.append(f"{shard['file']}: row {row['id']} says split '{row['split']}'")
+            verdict = judge(row["format"], row["prompt"], row["completion"], row["judge"])
+            if not verdict.ok:
+                problems.append(f"{shard['file']}: {row['id']} ({row['format']}) judged {verdict.kind}: {verdict}")
+    return problems
+
+
+def iter_examples(
+    out: str | Path,
+    *,
+    split: str | None = None,
+    family: str | None = None,
+    format: str | None = None,  # noqa: A002  (mirrors the CLI flag)
+) -> Iterator[dict[str, Any]]:
+    """Rows of a built dataset, filtered, one shard at a time."""
+    import pyarrow.parquet as pq
+
+    out = Path(out)
+    manifest = read_manifest(out)
+    for name, info in manifest["splits"].items():
+        if split is not None and name != split:
+            continue
+        for shard in info["shards"]:
+            table = pq.read_table(out / shard["file"])
+            for batch in table.to_batches():
+                for row in batch.to_pylist():
+                    if family is not None and row["family"] != family:
+                        continue
+                    if format is not None and row["format"] != format:
+                        continue
+                    yield row
+
+
+def format_example(row: dict[str, Any]) -> str:
+    """An example for reading: a header, then prompt `|` completion."""
+    head = f"=== {row['id']}  {row['family']}/{row['format']}  steps={row['steps']} max_abs={row['max_abs']}"
+    return f"{head}\n{row['prompt']}|{row['completion']}"

@@ -1,0 +1,316 @@
+"""Evaluation by execution: generate answers, judge each on the VM, aggregate, report.
+
+A model's answer is never compared with the dataset's text: the format's
+judge (`cadmus.data.judge`) rebuilds the program from prompt and answer and
+asks the VM, so every correct answer counts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import torch
+
+from cadmus.data import STOP, judge
+from cadmus.errors import CadmusError
+from cadmus.eval.aggregate import FEATURES, Judged, aggregate
+from cadmus.eval.report import markdown_report, plot_feature_curves, plot_training_curves
+from cadmus.model import GPT, load_model
+from cadmus.tokenizer import Tokenizer
+
+MIN_NEW_TOKENS = 16
+
+
+class EvalError(CadmusError):
+    """A checkpoint or dataset that cannot be evaluated."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    model: GPT
+    tokenizer: Tokenizer
+    path: Path
+    run_dir: Path | None
+
+
+def find_checkpoint(path: str | Path) -> tuple[Path, Path | None]:
+    """The checkpoint directory for `path` (a checkpoint, or a run dir: its latest)."""
+    path = Path(path)
+    if (path / "tokenizer.json").is_file() and (path / "config.json").is_file():
+        run = path.parent.parent if path.parent.name == "checkpoints" else None
+        return path, run
+    ckpts = path / "checkpoints"
+    if ckpts.is_dir():
+        from cadmus.train import latest_checkpoint
+
+        found = latest_checkpoint(ckpts)
+        if found is not None:
+            return found, path
+    raise EvalError(
+        "no checkpoint found (expected a run directory or a checkpoint directory)", file=str(path)
+    )
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    ckpt, run = find_checkpoint(path)
+    tokenizer = Tokenizer.load(ckpt / "tokenizer.json")
+    model = load_model(ckpt, device=device).eval()
+    if model.config.vocab_size != tokenizer.vocab_size:
+        raise EvalError(
+            f"model vocabulary ({model.config.vocab_size}) and tokenizer ({tokenizer.vocab_size}) differ",
+            file=str(ckpt),
+        )
+    return Checkpoint(model, tokenizer, ckpt, run)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+# ---- dataset ----------------------------------------------------------------
+
+
+def dataset_splits(dataset: Path) -> list[str]:
+    manifest = dataset / "manifest.json"
+    if not manifest.is_file():
+        raise EvalError("not a Cadmus dataset (no manifest.json)", file=str(dataset))
+    return [s for s in json.loads(manifest.read_text())["counts"]["splits"]]
+
+
+def read_split(dataset: Path, split: str, limit: int | None = None) -> list[dict[str, Any]]:
+    shards = sorted((dataset / split).glob("shard-*.parquet"))
+    if not shards:
+        raise EvalError(f"split '{split}' has no shards", file=str(dataset))
+    columns = ["id", "split", "family", "format", "prompt", "completion", "judge", *FEATURES]
+    rows: list[dict[str, Any]] = []
+    for shard in shards:
+        rows.extend(pq.read_table(shard, columns=columns).to_pylist())
+        if limit is not None and len(rows) >= limit:
+            return rows[:limit]
+    return rows
+
+
+# ---- generation -------------------------------------------------------------
+
+
+def _batches(order: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(order), size):
+        yield order[start : start + size]
+
+
+def cut_answer(text: str, fmt: str) -> str:
+    """The answer a format reads from generated text (up to its stop string)."""
+    stop = STOP.get(fmt)
+    if stop and stop in text:
+        return text[: text.index(stop)]
+    return text
+
+
+@torch.no_grad()
+def generate_answers(
+    ckpt: Checkpoint,
+    prompts: Sequence[str],
+    formats: Sequence[str],
+    *,
+    max_new_tokens: Sequence[int],
+    samples: int = 1,
+    temperature: float = 0.0,
+    top_k: int | None = None,
+    batch_size: int = 128,
+    use_cache: bool = True,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> list[list[str]]:
+    """`samples` answers per prompt; prompts are batched by length, left-padded."""
+    model, tok = ckpt.model, ckpt.tokenizer
+    device = next(model.parameters()).device
+    encoded = [[tok.bos_id, *tok.encode(p), tok.sep_id] for p in prompts]
+    block = model.config.block_size
+    for i, ids in enumerate(encoded):
+        if len(ids) >= block:
+            raise EvalError(f"prompt {i} has {len(ids)} tokens; the model's block size is {block}")
+    gen = torch.Generator(device=device).manual_seed(seed)
+    answers: list[list[str]] = [[] for _ in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+    for _ in range(samples):
+        for chunk in _batches(order, batch_size):
+            width = max(len(encoded[i]) for i in chunk)
+            idx = torch.full((len(chunk), width), tok.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, i in enumerate(chunk):
+                ids = encoded[i]
+                idx[row, width - len(ids) :] = torch.tensor(ids)
+                mask[row, width - len(ids) :] = 1
+            new = min(max(max_new_tokens[i] for i in chunk), block - width)
+            out = model.generate(
+                idx.to(device),
+                new,
+                temperature=temperature,
+                top_k=top_k,
+                eos_id=tok.eos_id,
+                use_cache=use_cache,
+                attention_mask=mask.to(device),
+                generator=gen,
+            )
+            for row, i in enumerate(chunk):
+                ids = out[row, width:].tolist()
+                if tok.eos_id in ids:
+                    ids = ids[: ids.index(tok.eos_id)]
+                text = tok.decode(ids, skip_special_tokens=True)
+                answers[i].append(cut_answer(text, formats[i]))
+            if progress is not None:
+                progress(len(chunk))
+    return answers
+
+
+def answer_budget(ckpt: Checkpoint, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """New-token budget per prompt: twice the longest reference completion of its format."""
+    longest: dict[str, int] = {}
+    for row in rows:
+        n = len(ckpt.tokenizer.encode(row["completion"])) + 1
+        longest[row["format"]] = max(longest.get(row["format"], 0), n)
+    return [max(MIN_NEW_TOKENS, 2 * longest[row["format"]]) for row in rows]
+
+
+# ---- the whole evaluation ---------------------------------------------------
+
+
+@dataclass
+class EvalOptions:
+    splits: Sequence[str] | None = None
+    samples: int = 1
+    temperature: float = 0.0
+    top_k: int | None = None
+    batch_size: int = 128
+    limit: int | None = None
+    use_cache: bool = True
+    device: str = "auto"
+    seed: int = 0
+    pass_ks: Sequence[int] = field(default_factory=tuple)
+
+
+def evaluate(
+    checkpoint: str | Path,
+    dataset: str | Path,
+    out_dir: str | Path,
+    options: EvalOptions | None = None,
+    *,
+    ckpt: Checkpoint | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Judge a checkpoint on a dataset's splits; writes answers.jsonl, summary.json, report.md, plots."""
+    opts = options or EvalOptions()
+    if opts.samples < 1:
+        raise EvalError("--samples must be at least 1")
+    if opts.samples > 1 and opts.temperature <= 0:
+        raise EvalError(
+            "several samples per prompt need a temperature above 0 (greedy answers are identical)"
+        )
+    dataset = Path(dataset)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if ckpt is None:
+        ckpt = load_checkpoint(checkpoint, resolve_device(opts.device))
+    splits = list(opts.splits or [s for s in dataset_splits(dataset) if s not in ("train", "val")])
+    items: list[Judged] = []
+    started = time.perf_counter()
+    n_answers = 0
+    with (out / "answers.jsonl").open("w") as sink:
+        for split in splits:
+            rows = read_split(dataset, split, opts.limit)
+            t0 = time.perf_counter()
+            answers = generate_answers(
+                ckpt,
+                [r["prompt"] for r in rows],
+                [r["format"] for r in rows],
+                max_new_tokens=answer_budget(ckpt, rows),
+                samples=opts.samples,
+                temperature=opts.temperature,
+                top_k=opts.top_k,
+                batch_size=opts.batch_size,
+                use_cache=opts.use_cache,
+                seed=opts.seed,
+            )
+            gen_s = time.perf_counter() - t0
+            for row, outs in zip(rows, answers):
+                verdicts = [judge(row["format"], row["prompt"], a, row["judge"]) for a in outs]
+                feats = {f: row[f] for f in FEATURES if row.get(f) is not None}
+                items.append(
+                    Judged(
+                        row["id"], split, row["family"], row["format"], feats, tuple(v.ok for v in verdicts)
+                    )
+                )
+                record = {
+                    "id": row["id"],
+                    "split": split,
+                    "family": row["family"],
+                    "format": row["format"],
+                    "prompt": row["prompt"],
+                    "reference": row["completion"],
+                    "answers": outs,
+                    "ok": [v.ok for v in verdicts],
+                    "verdicts": [str(v) for v in verdicts],
+                    **feats,
+                }
+                sink.write(json.dumps(record) + "\n")
+                n_answers += len(outs)
+            acc = sum(it.first_ok for it in items if it.split == split) / max(1, len(rows))
+            log(f"{split}: {len(rows)} prompts, accuracy {100 * acc:.1f}% (generation {gen_s:.1f}s)")
+    elapsed = time.perf_counter() - started
+    summary = aggregate(items, ks=[k for k in opts.pass_ks if k <= opts.samples])
+    summary["meta"] = {
+        "checkpoint": str(ckpt.path),
+        "dataset": str(dataset),
+        "samples": opts.samples,
+        "temperature": opts.temperature,
+        "answers": n_answers,
+        "seconds": round(elapsed, 2),
+        "answers_per_second": round(n_answers / elapsed, 1) if elapsed > 0 else None,
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    plots = plot_feature_curves(summary, out)
+    if ckpt.run_dir is not None:
+        plots += plot_training_curves(ckpt.run_dir / "log.jsonl", out)
+    meta = {k: summary["meta"][k] for k in ("checkpoint", "dataset", "samples", "temperature", "seconds")}
+    (out / "report.md").write_text(
+        markdown_report(summary, title="Cadmus evaluation", meta=meta, plots=plots)
+    )
+    return summary
+
+
+def comparison_table(runs: Sequence[Path]) -> str:
+    """Accuracy per split of several evaluations side by side (Markdown)."""
+    summaries = []
+    for run in runs:
+        path = run / "summary.json" if run.is_dir() else run
+        if not path.is_file():
+            raise EvalError("no summary.json (run `cadmus eval` first)", file=str(run))
+        try:
+            summaries.append(json.loads(path.read_text()))
+        except json.JSONDecodeError as err:
+            raise EvalError(
+                f"summary.json is not valid JSON: {err.msg}", file=str(path), line=err.lineno
+            ) from None
+    splits: list[str] = []
+    for s in summaries:
+        splits += [name for name in s["splits"] if name not in splits]
+    lines = ["| split | " + " | ".join(str(r) for r in runs) + " |", "|---|" + "---|" * len(runs)]
+    for split in splits:
+        cells = []
+        for s in summaries:
+            e = s["splits"].get(split, {}).get("all")
+            cells.append(
+                f"{100 * e['accuracy']:.1f}% [{100 * e['ci95'][0]:.1f}, {100 * e['ci95'][1]:.1f}] (n={e['n']})"
+                if e and e["n"]
+                else "—"
+            )
+        lines.append(f"| {split} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
