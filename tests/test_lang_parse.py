@@ -28,9 +28,10 @@ def ex(text: str) -> A.Expr:
 def test_tokens_and_layout() -> None:
     toks = tokenize("if x:\n    y = 10  # note\n\n# only a comment\nz = 1")
     kinds = [t[0] for t in toks]
-    assert kinds == ["if", NAME, ":", NEWLINE, INDENT, NAME, "=", NUM, NEWLINE, DEDENT, NAME, "=", NUM]  + [
-        NEWLINE,
-        EOF,
+    assert kinds == [
+        *("if", NAME, ":", NEWLINE),
+        *(INDENT, NAME, "=", NUM, NEWLINE),
+        *(DEDENT, NAME, "=", NUM, NEWLINE, EOF),
     ]
     assert toks[7] == (NUM, "10", 2, 9)
     assert toks[8][2:] == (2, 11)  # the newline sits right after the last token
@@ -57,7 +58,9 @@ def test_precedence_and_associativity() -> None:
     assert ex("a | b ^ c & d << e + f") == A.BinOp(
         S.BOR,
         N("a"),
-        A.BinOp(S.BXOR, N("b"), A.BinOp(S.BAND, N("c"), A.BinOp(S.SHL, N("d"), A.BinOp(S.ADD, N("e"), N("f"))))),
+        A.BinOp(
+            S.BXOR, N("b"), A.BinOp(S.BAND, N("c"), A.BinOp(S.SHL, N("d"), A.BinOp(S.ADD, N("e"), N("f"))))
+        ),
     )
     assert ex("-a * b") == A.BinOp(S.MUL, A.Unary(A.UnaryKind.NEG, N("a")), N("b"))
     assert ex("-5") == A.Unary(A.UnaryKind.NEG, Num(5))
@@ -167,7 +170,10 @@ BAD = [
     ("\tx = 1\n", 1, 1, "tab characters are not allowed; indent with spaces"),
     ("x =\t1\n", 1, 4, "tab characters are not allowed; use spaces"),
     ("x = y $ 2\n", 1, 7, "unexpected character '$'"),
-    ("x = 1; y = 2\n", 1, 6, "unexpected character ';'"),
+    ("x = 1; y = 2\n", 1, 6, "unexpected character ';' (one statement per line)"),
+    ("x = !y\n", 1, 5, "unexpected character '!' (use 'not', or '!=')"),
+    ("x = a && b\n", 1, 8, "expected expression, found '&' ('&&' is not a DSL operator: use 'and')"),
+    ("x = a & & b\n", 1, 9, "expected expression, found '&'"),
     ("x + 1\n", 1, 6, "expected '=' after expression, found newline (only calls can be used as statements)"),
     ("f(x) = 3\n", 1, 1, "cannot assign to a function call"),
     ("1 = x\n", 1, 1, "cannot assign to a number"),
@@ -197,8 +203,13 @@ BAD = [
     ("if x: pass\n", 1, 7, "expected newline after ':' of 'if' on line 1, found 'pass'"),
     (")\n", 1, 1, "expected statement, found ')'"),
     ("return 1 2\n", 1, 10, "expected newline after statement, found '2'"),
-    ("x = 1 // 2\n", 1, 8, "expected expression, found '/'"),
-    ("x = 2 ** 3\n", 1, 8, "expected expression, found '*'"),
+    (
+        "x = 1 // 2\n",
+        1,
+        8,
+        "expected expression, found '/' ('//' is not a DSL operator: '/' divides, truncating toward zero)",
+    ),
+    ("x = 2 ** 3\n", 1, 8, "expected expression, found '*' ('**' is not a DSL operator)"),
     ("break 1\n", 1, 7, "expected newline after statement, found '1'"),
     ("x = é\n", 1, 5, "unexpected character 'é'"),
 ]

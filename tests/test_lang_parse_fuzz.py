@@ -6,8 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadmus.errors import CadmusError
-from cadmus.lang import check_semantics, parse, to_dsl
-from cadmus.lang import lexicon
+from cadmus.lang import check_semantics, lexicon, parse, to_dsl
 from cadmus.lang.lexer import tokenize
 
 VALID = [

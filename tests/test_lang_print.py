@@ -15,12 +15,12 @@ from cadmus.lang import (
     END_SKIN,
     PrintError,
     Skin,
+    lexicon,
     parse,
     parse_expr,
     to_dsl,
 )
 from cadmus.lang import ast as A
-from cadmus.lang import lexicon
 from cadmus.lang.lexer import MAX_INT, tokenize
 
 B, C, U, BK = A.BinOpKind, A.CmpKind, A.UnaryKind, A.BoolKind
@@ -214,9 +214,9 @@ def test_end_skin() -> None:
 
 
 def test_custom_skin_and_validation() -> None:
-    skin = Skin("fr", keywords={"if": "si", "else": "sinon", "while": "tantque"}, indent="  ")
-    m = parse("x = 1\nif x:\n    x = 2\nelse:\n    while x:\n        x -= 1\n")
-    assert to_dsl(m, skin) == "x = 1\nsi x:\n  x = 2\nsinon:\n  tantque x:\n    x -= 1\n"
+    skin = Skin("fr", keywords={"if": "si", "else": "sinon", "while": "tantque", "and": "et"}, indent="  ")
+    m = parse("x = 1\nif x:\n    x = 2\nelse:\n    while x and 1:\n        x -= 1\n")
+    assert to_dsl(m, skin) == "x = 1\nsi x:\n  x = 2\nsinon:\n  tantque x et 1:\n    x -= 1\n"
     with pytest.raises(PrintError, match="keyword"):
         to_dsl(A.Assign(N("si"), Num(1)), skin)
     with pytest.raises(ValueError):

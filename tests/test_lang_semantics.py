@@ -37,7 +37,12 @@ BAD = [
     ("c = 1\nif c:\n    y = 1\nelse:\n    z = 1\nprint(y)\n", 6, 7, "undefined name 'y'"),
     ("for i in range(3):\n    pass\nprint(i)\n", 3, 7, "undefined name 'i'"),
     ("while 0:\n    w = 1\nprint(w)\n", 3, 7, "undefined name 'w'"),
-    ("i = 0\nwhile i < 3:\n    if i > 0:\n        print(v)\n    v = i\n    i += 1\n", 4, 15, "undefined name 'v'"),
+    (
+        "i = 0\nwhile i < 3:\n    if i > 0:\n        print(v)\n    v = i\n    i += 1\n",
+        4,
+        15,
+        "undefined name 'v'",
+    ),
     ("for i in range(i):\n    pass\n", 1, 16, "undefined name 'i'"),
     (
         "g = 1\ndef f():\n    return g\n",
@@ -52,9 +57,19 @@ BAD = [
     ("x = read(1)\n", 1, 5, "function 'read' takes 0 arguments, found 1"),
     ("x = min(1)\n", 1, 5, "function 'min' takes 2 arguments, found 1"),
     ("def f():\n    pass\nf = 1\n", 3, 1, "cannot use 'f' as a variable: it is a function"),
-    ("def f():\n    pass\nfor f in range(2):\n    pass\n", 3, 1, "cannot use 'f' as a loop variable: it is a function"),
+    (
+        "def f():\n    pass\nfor f in range(2):\n    pass\n",
+        3,
+        1,
+        "cannot use 'f' as a loop variable: it is a function",
+    ),
     ("len = 3\n", 1, 1, "cannot use 'len' as a variable: it is a builtin function"),
-    ("def f(g):\n    return g\ndef g():\n    pass\n", 1, 1, "cannot use 'g' as a parameter: it is a function"),
+    (
+        "def f(g):\n    return g\ndef g():\n    pass\n",
+        1,
+        1,
+        "cannot use 'g' as a parameter: it is a function",
+    ),
     ("def f():\n    pass\ndef f():\n    pass\n", 3, 1, "function 'f' is already defined at line 1"),
     ("def len(x):\n    return x\n", 1, 1, "cannot define a function named 'len': it is a builtin"),
     ("def f(a, a):\n    return a\n", 1, 1, "duplicate parameter 'a' in function 'f'"),
@@ -62,7 +77,12 @@ BAD = [
     ("if 1:\n    return\n", 2, 5, "'return' outside a function"),
     ("break\n", 1, 1, "'break' outside a loop"),
     ("if 1:\n    continue\n", 2, 5, "'continue' outside a loop"),
-    ("for i in range(2):\n    def f():\n        break\n", 2, 5, "nested function definitions are not supported ('f')"),
+    (
+        "for i in range(2):\n    def f():\n        break\n",
+        2,
+        5,
+        "nested function definitions are not supported ('f')",
+    ),
     ("def f():\n    def g():\n        pass\n", 2, 5, "nested function definitions are not supported ('g')"),
     ("if 1:\n    def g():\n        pass\n", 2, 5, "nested function definitions are not supported ('g')"),
     ("x = 1\ny = x(2)\n", 2, 5, "'x' is a variable, not a function"),
@@ -141,3 +161,10 @@ def test_deep_trees_are_semantic_errors_not_crashes() -> None:
         e = A.Unary(A.UnaryKind.NEG, e)
     with pytest.raises(SemanticError, match="nested too deeply"):
         check_semantics(A.Module((A.Print((e,)),)))
+
+
+def test_python_mode_names() -> None:
+    m = A.Module((A.Assign(A.Name("été"), A.Num(1)), A.Print((A.Name("été"),))))
+    check_semantics(m, mode="python")
+    with pytest.raises(SemanticError, match="not a valid identifier"):
+        check_semantics(m)

@@ -393,6 +393,9 @@ def test_hf_gives_the_same_ids(tok, tmp_path):
     hf = PreTrainedTokenizerFast.from_pretrained(str(tmp_path))
     assert (hf.bos_token_id, hf.eos_token_id, hf.pad_token_id, hf.sep_token_id) == (1, 2, 0, 3)
     assert Tokenizer.load(tmp_path / "cadmus_tokenizer.json") == tok
+    assert Tokenizer.load(tmp_path) == tok  # the folder's HF tokenizer.json is not ours
+    with pytest.raises(TokenizerError, match="'format' must be 'cadmus-tokenizer'"):
+        Tokenizer.load(tmp_path / "tokenizer.json")
     extra = ["<bos>x<sep>1", "12ab ab12 _1 1_ 00 0 10 99 100 999 1000", "counter=count+iffy"]
     for text in CORPUS + extra:
         ids = hf.encode(text, add_special_tokens=False)
@@ -403,14 +406,14 @@ def test_hf_gives_the_same_ids(tok, tmp_path):
 @given(text=st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E) | st.just("\n")))
 @settings(max_examples=100, deadline=None)
 def test_hf_same_ids_random_text(text):
-    for tok, hf in _HF_OBJECTS():
+    for tok, hf in _hf_objects():
         assert hf.encode(text, add_special_tokens=False) == tok.encode(text)
 
 
 _HF_CACHE: list = []
 
 
-def _HF_OBJECTS():
+def _hf_objects():
     if not _HF_CACHE:
         _HF_CACHE.extend((t, t.to_hf()) for t in HF_CASES[:2])
     return _HF_CACHE
@@ -475,3 +478,12 @@ def test_pickle_round_trip():
         back = pickle.loads(pickle.dumps(tok))
         assert back == tok
         assert back.encode(CORPUS[0]) == tok.encode(CORPUS[0])
+
+
+@given(text=st.text(alphabet="0123456789ab_ -=<>\n", max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_number_heavy_text(text):
+    for tok in TOKENIZERS:
+        assert tok.decode(tok.encode(text)) == text
+    for tok, hf in _hf_objects():
+        assert hf.encode(text, add_special_tokens=False) == tok.encode(text)

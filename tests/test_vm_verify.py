@@ -26,6 +26,9 @@ def prog(*instrs: tuple) -> Program:
         (prog(("jz", -1)), 0, "target"),
         (prog(("call", 5, 0)), 0, "target"),
         (prog(("call", 0, -1)), 0, "count"),
+        (prog(("incl", 2**16, 0)), 0, "slot"),
+        (prog(("incl", 0, INT_MAX + 1)), 0, "64-bit"),
+        (prog(("pick", 70000)), 0, "count"),
         (prog(("push", 0), ("assert", -1)), 1, "id"),
     ],
 )

@@ -136,9 +136,12 @@ def generate(
     lo, hi = split.region
     canonical = cfg.dedup.canonical
     seen: set[int] | None = set() if cfg.dedup.within_split else None
+    # Attempts skipped for lying outside the region do not count against
+    # `max_attempts`: the budget is scaled by the region's share of the space.
+    budget = cfg.max_attempts * max(1, -(-(2**64) // max(1, hi - lo)))
     for index in range(start, stop):
         last: list[str] = []
-        for attempt in range(cfg.max_attempts):
+        for attempt in range(budget):
             stats.attempts += 1
             seed = example_seed(cfg.seed, split.name, index, attempt)
             rng = random.Random(seed)
@@ -171,7 +174,7 @@ def generate(
         else:
             why = "; ".join(last[-3:]) or "every program fell outside the split's region or repeated one"
             raise DataBuildError(
-                f"split '{split.name}' example {index}: no example after {cfg.max_attempts} attempts ({why})",
+                f"split '{split.name}' example {index}: no example after {budget} attempts ({why})",
                 key="max_attempts",
             )
 

@@ -60,6 +60,7 @@ from cadmus.lang.parser import parse, parse_expr
 from cadmus.lang.printer import to_dsl
 from cadmus.lang.python_front import from_python
 from cadmus.lang.python_render import to_python
+from cadmus.lang.randgen import random_program
 from cadmus.lang.semantics import check_semantics
 from cadmus.lang.skins import BRACES_SKIN, DSL_SKIN, END_SKIN, SKINS, Skin
 
@@ -124,6 +125,7 @@ __all__ = [
     "parse",
     "parse_expr",
     "parse_program",
+    "random_program",
     "to_dsl",
     "to_python",
     "tokenize",

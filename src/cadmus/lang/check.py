@@ -10,7 +10,7 @@ built on the way (the tree, the compiled program, the VM's `RunResult`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -19,7 +19,7 @@ from cadmus.errors import CadmusError
 from cadmus.lang.ast import Module
 from cadmus.lang.compiler import MODES, Compiled, compile_program
 from cadmus.lang.errors import SemanticError
-from cadmus.vm import AssertionFailed, InvalidProgram, LimitExceeded, Limits, RunResult, run
+from cadmus.vm import AssertionFailed, InvalidProgram, LimitExceeded, Limits, RunResult, TraceStep, run
 
 
 class VerdictKind(StrEnum):
@@ -31,9 +31,6 @@ class VerdictKind(StrEnum):
     RUNTIME_ERROR = "runtime_error"
     ASSERTION_FAILED = "assertion_failed"
     LIMIT_EXCEEDED = "limit_exceeded"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +140,13 @@ def execute(
     inputs: Iterable[int] = (),
     limits: Limits | None = None,
     file: str | None = None,
-    trace: bool = False,
+    trace: bool | Callable[[TraceStep], Any] = False,
 ) -> Execution:
-    """Judge a program like `check` and keep the tree, the compiled program and the run."""
+    """Judge a program like `check` and keep the tree, the compiled program and the run.
+
+    `trace` is passed to the VM: True records every step in `result.trace`,
+    a callable receives each step.
+    """
     if mode not in MODES:
         raise ValueError(f"mode must be 'dsl' or 'python', not {mode!r}")
     try:

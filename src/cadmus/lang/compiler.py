@@ -39,6 +39,21 @@ Run-time checks the VM has no instruction for (a `range` step of 0) compile
 to an `assert` with an id after those of the source's asserts; `traps` gives
 the message of each such id (`None` for the source's own asserts), so a
 verdict reports them as run-time errors at their line, not as failed asserts.
+
+Source map: every instruction carries the line of the statement it came from
+(a condition's code the line of its `if`/`elif`/`while`; a `for` loop's test
+and step, and a `while` loop's jump back, the loop's own line; a function's
+`enter` and implicit `return 0` its `def` line; the main program's `enter` its
+first statement and `halt` its last).
+
+Where mode `"python"` still differs from CPython (programs the semantic
+checks accept): values are signed 64-bit integers and overflow traps, also
+for a `range` counter stepping past the range's end near the limits;
+comparisons and `not` give 1/0 rather than `True`/`False`; a function that
+reads a global before the top level has assigned it sees 0 rather than
+raising `NameError` (a global never assigned at top level is a
+`SemanticError`); functions are all defined before the program starts, so
+calling one above its `def` works.
 """
 
 from __future__ import annotations
@@ -159,7 +174,32 @@ _SIMPLE_BUILTINS: dict[str, Op] = {
     "read": Op.READ,
     "pop": Op.APOP,
 }
+# The same maps keyed by the members' ids: Enum members are singletons, and
+# hashing an Enum member runs Python code, an id does not.
+_BINOP_OF: dict[int, Op] = {id(kind): op for kind, op in _BINOPS.items()}
+_CMP_OF: dict[int, Op] = {id(kind): op for kind, op in _CMPS.items()}
 _TERMINAL = (Return, Break, Continue)
+
+# Instructions are immutable, and programs repeat many (push 0, load 1, add):
+# reuse them rather than build and validate each one again.
+_INSTR_CACHE: dict[tuple[Op, tuple[int, ...]], Instr] = {}
+_INSTR_CACHE_MAX = 200_000
+
+
+def _instructions(code: list[tuple[Op, tuple[int, ...]]]) -> tuple[Instr, ...]:
+    cache = _INSTR_CACHE
+    get = cache.get
+    out: list[Instr] = []
+    append = out.append
+    for key in code:
+        ins = get(key)
+        if ins is None:
+            ins = Instr(*key)
+            if len(cache) >= _INSTR_CACHE_MAX:
+                cache.clear()
+            cache[key] = ins
+        append(ins)
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,8 +299,7 @@ class _Compiler:
 
     def __init__(self, python: bool) -> None:
         self.python = python
-        self.ops: list[Op] = []
-        self.args: list[tuple[int, ...]] = []
+        self.code: list[tuple[Op, tuple[int, ...]]] = []
         self.lines: list[int] = []
         self.line = 0
         self.label_pos: list[int] = []
@@ -305,14 +344,12 @@ class _Compiler:
     # ---- emission -----------------------------------------------------------
 
     def emit(self, op: Op, args: tuple[int, ...] = ()) -> None:
-        self.ops.append(op)
-        self.args.append(args)
+        self.code.append((op, args))
         self.lines.append(self.line)
 
     def emit_jump(self, op: Op, label: int) -> None:
-        self.fixups.append(len(self.ops))
-        self.ops.append(op)
-        self.args.append((label,))
+        self.fixups.append(len(self.code))
+        self.code.append((op, (label,)))
         self.lines.append(self.line)
 
     def new_label(self) -> int:
@@ -320,13 +357,12 @@ class _Compiler:
         return len(self.label_pos) - 1
 
     def place(self, label: int) -> None:
-        self.label_pos[label] = len(self.ops)
+        self.label_pos[label] = len(self.code)
 
     def push_const(self, value: int, node: Expr) -> None:
         if value < INT_MIN or value > INT_MAX:
             raise CompileError(f"integer constant {value} is outside the signed 64-bit range", **_pos(node))
-        self.ops.append(_PUSH)
-        self.args.append((value,))
+        self.code.append((_PUSH, (value,)))
         self.lines.append(self.line)
 
     # ---- whole program ------------------------------------------------------
@@ -349,7 +385,7 @@ class _Compiler:
         self.slot_names = list(assigned)
         first = next((s for s in body if type(s) is not FuncDef), body[0] if body else None)
         self.line = first.line if first is not None else 1
-        enter_pc = len(self.ops)
+        enter_pc = len(self.code)
         self.emit(_ENTER, (0,))
         for stmt in body:
             if type(stmt) is not FuncDef:
@@ -358,7 +394,7 @@ class _Compiler:
         if body:
             self.line = body[-1].line
         self.emit(_HALT)
-        self.args[enter_pc] = (len(self.slot_names),)
+        self.code[enter_pc] = (_ENTER, (len(self.slot_names),))
         self.globals = dict(self.slots)
         global_names = tuple(self.slot_names)
 
@@ -369,19 +405,18 @@ class _Compiler:
         n_user = len(self.assert_lines)
         traps: list[str | None] = [None] * n_user
         for i, (pc, message, line) in enumerate(self.trap_sites):
-            self.args[pc] = (n_user + i,)
+            self.code[pc] = (_ASSERT, (n_user + i,))
             self.assert_lines.append(line)
             traps.append(message)
 
         label_pos = self.label_pos
-        args = self.args
+        code = self.code
         for pc in self.fixups:
-            old = args[pc]
-            args[pc] = (label_pos[old[0]], *old[1:])
+            op, args = code[pc]
+            code[pc] = (op, (label_pos[args[0]], *args[1:]))
 
-        code = tuple(map(Instr, self.ops, args))
         return Compiled(
-            program=Program(code),
+            program=Program(_instructions(code)),
             lines=tuple(self.lines),
             assert_lines=tuple(self.assert_lines),
             traps=tuple(traps),
@@ -413,7 +448,7 @@ class _Compiler:
         self.slot_names = list(slots)
 
         self.line = node.line
-        entry = len(self.ops)
+        entry = len(self.code)
         self.place(func.label)
         self.emit(_ENTER, (0,))
         for stmt in node.body:
@@ -423,11 +458,11 @@ class _Compiler:
             self.line = node.line
             self.emit(_PUSH, (0,))
             self.emit(_RET)
-        self.args[entry] = (len(self.slot_names),)
+        self.code[entry] = (_ENTER, (len(self.slot_names),))
         return FunctionInfo(
             name=node.name,
             entry=entry,
-            end=len(self.ops),
+            end=len(self.code),
             params=node.params,
             slots=tuple(self.slot_names),
             line=node.line,
@@ -465,7 +500,7 @@ class _Compiler:
 
     def aug_assign(self, stmt: AugAssign) -> None:
         target = stmt.target
-        op = _BINOPS[stmt.op]
+        op = _BINOP_OF[id(stmt.op)]
         if type(target) is Name:
             slot = self.slots[target.id]
             k = _const(stmt.value)
@@ -594,7 +629,7 @@ class _Compiler:
 
     def trap(self, message: str) -> None:
         """Pop; fail with a run-time error `message` when it is 0."""
-        self.trap_sites.append((len(self.ops), message, self.line))
+        self.trap_sites.append((len(self.code), message, self.line))
         self.emit(_ASSERT, (0,))
 
     def return_(self, stmt: Return) -> None:
@@ -744,12 +779,12 @@ class _Compiler:
     def binop(self, expr: BinOp) -> None:
         self.expr(expr.left)
         self.expr(expr.right)
-        self.emit(_BINOPS[expr.op])
+        self.emit(_BINOP_OF[id(expr.op)])
 
     def compare(self, expr: Compare) -> None:
         self.expr(expr.left)
         self.expr(expr.right)
-        self.emit(_CMPS[expr.op])
+        self.emit(_CMP_OF[id(expr.op)])
 
     def boolop(self, expr: BoolOp) -> None:
         end = self.new_label()
@@ -783,7 +818,7 @@ class _Compiler:
                 )
             for arg in args:
                 self.expr(arg)
-            self.fixups.append(len(self.ops))
+            self.fixups.append(len(self.code))
             self.emit(_CALL, (func.label, len(args)))
             return
         arity = BUILTINS.get(name)

@@ -30,13 +30,28 @@ _MAX_DIGITS = len(str(MAX_INT))
 
 _KEYWORDS = frozenset(KEYWORDS)
 _SYMBOLS = sorted(set(OPERATORS) | set(PUNCTUATION), key=len, reverse=True)
+_SYMBOL_SET = frozenset(_SYMBOLS)
+_NAME_START = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_DIGITS = frozenset("0123456789")
+# Each match is (spaces before, token). Every character but a space starts a
+# token (the last alternative takes any other character, reported as an
+# error), so matches are contiguous and columns follow from their lengths.
 _TOKEN_RE = re.compile(
-    r"(?P<ws> +)"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
-    r"|(?P<num>[0-9][A-Za-z0-9_]*)"
-    r"|(?P<sym>" + "|".join(re.escape(s) for s in _SYMBOLS) + ")"
-    r"|(?P<comment>" + re.escape(COMMENT) + r".*)"
+    r"( *)([A-Za-z_][A-Za-z0-9_]*"
+    r"|" + "|".join(re.escape(s) for s in _SYMBOLS) + r"|[0-9][A-Za-z0-9_]*"
+    r"|" + re.escape(COMMENT) + r".*"
+    r"|[^ ])"
 )
+
+
+_HINTS = {
+    "!": " (use 'not', or '!=')",
+    ";": " (one statement per line)",
+    "{": " (blocks are made by indentation)",
+    "}": " (blocks are made by indentation)",
+    '"': " (the DSL has no strings)",
+    "'": " (the DSL has no strings)",
+}
 
 
 def _describe_char(ch: str) -> str:
@@ -47,27 +62,41 @@ def _describe_char(ch: str) -> str:
     return f"character {ch!r}"
 
 
+def _check_number(text: str, file: str | None, line: int, col: int) -> None:
+    if not text.isdigit():
+        raise ParseError(f"invalid integer literal '{text}'", file=file, line=line, col=col)
+    if len(text) > 1 and text[0] == "0":
+        raise ParseError(
+            f"leading zeros in integer literal '{text}' are not allowed", file=file, line=line, col=col
+        )
+    if len(text) > _MAX_DIGITS or int(text) > MAX_INT:
+        raise ParseError(
+            f"integer literal too large (the largest is {MAX_INT})", file=file, line=line, col=col
+        )
+
+
 def tokenize(text: str, file: str | None = None) -> list[Token]:
     """Split `text` into tokens; raises `ParseError` with the position of the first problem."""
     tokens: list[Token] = []
     append = tokens.append
     levels = [0]
-    match = _TOKEN_RE.match
+    findall = _TOKEN_RE.findall
     keywords = _KEYWORDS
+    symbols = _SYMBOL_SET
+    name_start = _NAME_START
+    digits = _DIGITS
     lines = text.split("\n")
     last_line = len(lines)
     lineno = 0
     for raw in lines:
         lineno += 1
         line = raw[:-1] if raw.endswith("\r") else raw
-        n = len(line)
         # Indentation: leading spaces only.
-        pos = 0
-        while pos < n and line[pos] == " ":
-            pos += 1
-        if pos == n or line[pos] == COMMENT:
+        rest = line.lstrip(" ")
+        if not rest or rest[0] == COMMENT:
             continue  # blank or comment-only line
-        if line[pos] == "\t":
+        pos = len(line) - len(rest)
+        if rest[0] == "\t":
             raise ParseError(
                 "tab characters are not allowed; indent with spaces",
                 file=file,
@@ -88,47 +117,31 @@ def tokenize(text: str, file: str | None = None) -> list[Token]:
                     line=lineno,
                     col=pos + 1,
                 )
-        end = pos
-        while pos < n:
-            m = match(line, pos)
-            if m is None:
-                ch = line[pos]
-                if ch == "\t":
-                    msg = "tab characters are not allowed; use spaces"
+        col = pos  # 0-based start of the next token
+        for spaces, text_ in findall(line, pos):
+            if spaces:
+                col += len(spaces)
+            if text_ in symbols:
+                append((text_, text_, lineno, col + 1))
+            else:
+                first = text_[0]
+                if first in name_start:
+                    append((text_ if text_ in keywords else NAME, text_, lineno, col + 1))
+                elif first in digits:
+                    _check_number(text_, file, lineno, col + 1)
+                    append((NUM, text_, lineno, col + 1))
+                elif first == COMMENT:
+                    col -= len(spaces)  # the newline sits after the last token, not the comment
+                    break
+                elif first == "\t":
+                    raise ParseError(
+                        "tab characters are not allowed; use spaces", file=file, line=lineno, col=col + 1
+                    )
                 else:
-                    msg = f"unexpected {_describe_char(ch)}"
-                raise ParseError(msg, file=file, line=lineno, col=pos + 1)
-            group = m.lastgroup
-            text_ = m.group()
-            if group == "name":
-                append((text_ if text_ in keywords else NAME, text_, lineno, pos + 1))
-            elif group == "sym":
-                append((text_, text_, lineno, pos + 1))
-            elif group == "num":
-                if not text_.isdigit():
-                    raise ParseError(
-                        f"invalid integer literal '{text_}'", file=file, line=lineno, col=pos + 1
-                    )
-                if len(text_) > 1 and text_[0] == "0":
-                    raise ParseError(
-                        f"leading zeros in integer literal '{text_}' are not allowed",
-                        file=file,
-                        line=lineno,
-                        col=pos + 1,
-                    )
-                if len(text_) > _MAX_DIGITS or int(text_) > MAX_INT:
-                    raise ParseError(
-                        f"integer literal too large (the largest is {MAX_INT})",
-                        file=file,
-                        line=lineno,
-                        col=pos + 1,
-                    )
-                append((NUM, text_, lineno, pos + 1))
-            elif group == "comment":
-                break
-            pos = m.end()
-            if group != "ws":
-                end = pos
+                    msg = f"unexpected {_describe_char(first)}{_HINTS.get(first, '')}"
+                    raise ParseError(msg, file=file, line=lineno, col=col + 1)
+            col += len(text_)
+        end = col
         # A synthetic newline (last line without '\n') has empty text.
         append((NEWLINE, "\n" if lineno < last_line else "", lineno, end + 1))
     last = lines[-1]

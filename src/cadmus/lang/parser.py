@@ -58,6 +58,12 @@ _AUGMENTED: dict[str, A.BinOpKind] = {
     "<<=": A.BinOpKind.SHL,
     ">>=": A.BinOpKind.SHR,
 }
+_DOUBLED = {
+    "/": " ('//' is not a DSL operator: '/' divides, truncating toward zero)",
+    "*": " ('**' is not a DSL operator)",
+    "&": " ('&&' is not a DSL operator: use 'and')",
+    "|": " ('||' is not a DSL operator: use 'or')",
+}
 _EXPR_START = frozenset({NAME, NUM, "(", "[", "-", "~", "not"})
 
 
@@ -112,6 +118,14 @@ class _Parser:
                 found = f"keyword {found}"
             raise self.error(f"expected {what}, found {found}")
         return self.advance()
+
+    def doubled_hint(self) -> str:
+        """A hint when the bad token repeats the operator right before it (`//`, `**`, `&&`, `||`)."""
+        tok = self.tok
+        prev = self.tokens[self.pos - 1] if self.pos else None
+        if prev is None or prev[0] != tok[0] or prev[2] != tok[2] or prev[3] + 1 != tok[3]:
+            return ""
+        return _DOUBLED.get(tok[0], "")
 
     def enter(self) -> None:
         self.depth += 1
@@ -261,7 +275,7 @@ class _Parser:
     def print_stmt(self) -> A.Print:
         start = self.advance()
         self.expect("(", "after 'print'")
-        args = self.arguments("print(...)")
+        args = self.arguments(None)
         self.end_simple()
         return A.Print(args, line=start[2], col=start[3])
 
@@ -288,8 +302,8 @@ class _Parser:
 
     # ---- expressions ---------------------------------------------------
 
-    def arguments(self, where: str) -> tuple[A.Expr, ...]:
-        """After '(': comma-separated expressions up to and including ')'."""
+    def arguments(self, func: str | None) -> tuple[A.Expr, ...]:
+        """After '(' of a call of `func` (None: `print`): expressions up to and including ')'."""
         if self.tok[0] == ")":
             self.advance()
             return ()
@@ -298,6 +312,7 @@ class _Parser:
             self.advance()
             args.append(self.expr(1))
         if self.tok[0] != ")":
+            where = "print(...)" if func is None else f"call to '{func}'"
             raise self.error(f"expected ',' or ')' in {where}, found {describe(self.tok)}")
         self.advance()
         return tuple(args)
@@ -329,7 +344,8 @@ class _Parser:
             level, cls, op = info
             if level < min_level:
                 break
-            self.advance()
+            self.pos += 1
+            self.tok = self.tokens[self.pos]
             right = self.expr(level + 1)
             left = cls(op, left, right, line=op_tok[2], col=op_tok[3])
             if level == _CMP:
@@ -342,15 +358,18 @@ class _Parser:
     def postfix(self) -> A.Expr:
         tok = self.tok
         kind = tok[0]
+        tokens = self.tokens
         if kind == NAME:
-            self.advance()
+            self.pos += 1
+            self.tok = tokens[self.pos]
             if self.tok[0] == "(":
                 self.advance()
-                node: A.Expr = A.Call(tok[1], self.arguments(f"call to '{tok[1]}'"), line=tok[2], col=tok[3])
+                node: A.Expr = A.Call(tok[1], self.arguments(tok[1]), line=tok[2], col=tok[3])
             else:
                 node = A.Name(tok[1], line=tok[2], col=tok[3])
         elif kind == NUM:
-            self.advance()
+            self.pos += 1
+            self.tok = tokens[self.pos]
             node = A.Num(int(tok[1]), line=tok[2], col=tok[3])
         elif kind == "(":
             self.advance()
@@ -378,7 +397,7 @@ class _Parser:
             found = describe(tok)
             if kind not in (NEWLINE, EOF, INDENT, DEDENT) and tok[1].isidentifier():
                 found = f"keyword {found}"
-            raise self.error(f"expected expression, found {found}")
+            raise self.error(f"expected expression, found {found}{self.doubled_hint()}")
         while self.tok[0] == "[":
             br = self.advance()
             index = self.expr(1)

@@ -75,20 +75,6 @@ class _Printer:
         self.ok_names.add(name)
         return name
 
-    def level(self, e: A.Expr) -> int:
-        cls = e.__class__
-        if cls is A.BinOp or cls is A.Compare or cls is A.BoolOp:
-            info = self.ops.get(e.op)
-            if info is None:
-                raise _fail(f"operator '{e.op.value}' is Python-only and has no DSL spelling", e)
-            return info[1]
-        if cls is A.Unary:
-            info = self.unary.get(e.op)
-            if info is None:
-                raise _fail(f"operator '{e.op.value}' has no spelling in this syntax", e)
-            return info[1]
-        return ATOM_LEVEL
-
     def expr(self, e: A.Expr, min_level: int = 0) -> None:
         """Append `e`, parenthesized if it binds looser than `min_level`."""
         out = self.out
@@ -97,8 +83,10 @@ class _Printer:
             out.append(self.name(e.id, e))
         elif cls is A.Num:
             v = e.value
-            if v.__class__ is not int and not isinstance(v, int):
-                raise _fail(f"number {v!r} is not an integer", e)
+            if v.__class__ is not int:
+                if not isinstance(v, int):
+                    raise _fail(f"number {v!r} is not an integer", e)
+                v = int(v)  # bool or an int subclass: print its integer value
             if v > MAX_INT:
                 raise _fail(f"integer literal {v} is out of range (the largest is {MAX_INT})", e)
             out.append(str(v))

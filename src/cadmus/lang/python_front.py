@@ -231,8 +231,8 @@ class _Translator:
         if kind is pyast.Assign:
             if len(node.targets) != 1:
                 raise self.no(node, "chained assignments (a = b = ...) are")
-            value = self.expr(node.value)
-            return Assign(self.target(node.targets[0]), value, **pos)
+            target = self.target(node.targets[0])
+            return Assign(target, self.expr(node.value), **pos)
         if kind is pyast.AugAssign:
             op = self.binop_kind(node.op, node)
             return AugAssign(self.target(node.target), op, self.expr(node.value), **pos)
@@ -489,6 +489,8 @@ class _Translator:
         if isinstance(func, pyast.Attribute):
             obj = self.expr(func.value)
             if func.attr == "append":
+                if not statement:
+                    raise self.no(node, "append() used as a value (CPython gives None) is")
                 if nargs != 1:
                     raise self.no(node, f"append with {nargs} arguments is")
                 return Call("append", (obj, self.expr(node.args[0])), **pos)

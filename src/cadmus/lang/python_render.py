@@ -50,6 +50,7 @@ from cadmus.lang.ast import (
     Unary,
     UnaryKind,
     While,
+    const_value,
 )
 from cadmus.lang.errors import PrintError
 
@@ -192,27 +193,45 @@ def _always_returns(body: tuple[Stmt, ...]) -> bool:
     return False
 
 
-def _nonneg(e: Expr) -> bool:
-    """True when `e` can be seen to be >= 0 without running it (conservative)."""
+def _assigns(body: tuple[Stmt, ...], name: str) -> bool:
+    """Whether `body` assigns `name` anywhere (as a target or a loop variable)."""
+    for s in body:
+        if isinstance(s, Assign | AugAssign) and isinstance(s.target, Name) and s.target.id == name:
+            return True
+        if isinstance(s, For) and s.var == name:
+            return True
+        if any(_assigns(sub, name) for sub in _bodies(s)):
+            return True
+    return False
+
+
+def _nonneg(e: Expr, names: frozenset[str] = frozenset()) -> bool:
+    """True when `e` can be seen to be >= 0 without running it (conservative).
+
+    `names` are variables known to be >= 0 here (loop variables counting up
+    from a non-negative start that the loop body never assigns).
+    """
     if isinstance(e, Num):
         return True
+    if isinstance(e, Name):
+        return e.id in names
     if isinstance(e, Call):
         if e.func in ("len", "abs"):
             return True
         if e.func == "max":
-            return _nonneg(e.args[0]) or _nonneg(e.args[1])
+            return _nonneg(e.args[0], names) or _nonneg(e.args[1], names)
         if e.func == "min":
-            return _nonneg(e.args[0]) and _nonneg(e.args[1])
+            return _nonneg(e.args[0], names) and _nonneg(e.args[1], names)
         return False
     if isinstance(e, BinOp):
         if e.op in (BinOpKind.ADD, BinOpKind.MUL, BinOpKind.TDIV, BinOpKind.FDIV, BinOpKind.SHR):
-            return _nonneg(e.left) and _nonneg(e.right)
+            return _nonneg(e.left, names) and _nonneg(e.right, names)
         if e.op is BinOpKind.TMOD:
-            return _nonneg(e.left)
+            return _nonneg(e.left, names)
         if e.op is BinOpKind.FMOD:
-            return _nonneg(e.right) and not (isinstance(e.right, Num) and e.right.value == 0)
+            return _nonneg(e.right, names)
         if e.op is BinOpKind.BAND:
-            return _nonneg(e.left) or _nonneg(e.right)
+            return _nonneg(e.left, names) or _nonneg(e.right, names)
         return False
     return isinstance(e, Compare | BoolOp) or (isinstance(e, Unary) and e.op is UnaryKind.NOT)
 
@@ -222,6 +241,8 @@ class _Renderer:
         self.module = module
         self.dsl = dsl
         self.helpers: set[str] = set()
+        self.nonneg_vars: frozenset[str] = frozenset()
+        self.current: str | None = None
         self.funcs = {s.name for s in module.body if isinstance(s, FuncDef)}
         used = _names(module)
         self.rename: dict[str, str] = {}
@@ -296,7 +317,14 @@ class _Renderer:
             if s.step is not None:
                 args.append(self.value(s.step))
             out.append(f"{pad}for {self.name(s.var)} in range({', '.join(args)}):")
+            saved = self.nonneg_vars
+            step = 1 if s.step is None else const_value(s.step)
+            if step is not None and step > 0 and _nonneg(s.start, saved) and not _assigns(s.body, s.var):
+                self.nonneg_vars = saved | {s.var}
+            else:
+                self.nonneg_vars = saved - {s.var}
             self.block(s.body, depth + 1, out)
+            self.nonneg_vars = saved
         elif isinstance(s, FuncDef):
             params = ", ".join(self.name(p) for p in s.params)
             out.append(f"{pad}def {self.name(s.name)}({params}):")
@@ -308,7 +336,7 @@ class _Renderer:
         elif isinstance(s, Return):
             if s.value is not None:
                 out.append(f"{pad}return {self.value(s.value)}")
-            elif self.dsl and getattr(self, "current", None) in self.valued:
+            elif self.dsl and self.current in self.valued:
                 out.append(f"{pad}return 0")
             else:
                 out.append(f"{pad}return")
@@ -388,7 +416,7 @@ class _Renderer:
         return f"({text})" if prec < need else text
 
     def index_text(self, index: Expr) -> str:
-        if self.dsl and not _nonneg(index):
+        if self.dsl and not _nonneg(index, self.nonneg_vars):
             self.use_helper("_ix")
             return f"_ix({self.value(index)})"
         return self.value(index)

@@ -78,9 +78,15 @@ class _Checker:
     # ---- names ---------------------------------------------------------
 
     def check_ident(self, name: str, node: A.Node, what: str) -> None:
-        if not isinstance(name, str) or not _IDENT.match(name):
+        if not isinstance(name, str):
             raise self.error(f"{what} {name!r} is not a valid identifier", node)
-        if name in _KEYWORDS and not self.python:
+        if self.python:
+            if not name.isidentifier():  # Python identifiers may be non-ASCII
+                raise self.error(f"{what} {name!r} is not a valid identifier", node)
+            return
+        if not _IDENT.match(name):
+            raise self.error(f"{what} {name!r} is not a valid identifier", node)
+        if name in _KEYWORDS:
             raise self.error(f"{what} '{name}' is a keyword", node)
 
     def check_variable_name(self, name: str, node: A.Node, what: str) -> None:

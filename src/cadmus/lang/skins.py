@@ -70,7 +70,8 @@ _DEFAULT_OPENERS = {
 class Skin:
     """How the AST is spelled: keywords, operators, precedence and block style.
 
-    `keywords` and `operators` list only what differs from the DSL; `openers`
+    `keywords` and `operators` list only what differs from the DSL (`and`,
+    `or` and `not` may be respelled in either; `operators` wins); `openers`
     (text after a compound statement's header, per construct) and `levels`
     likewise default to the block style's and the DSL's.
     """
@@ -95,6 +96,9 @@ class Skin:
         if unknown:
             raise ValueError(f"not DSL keywords: {sorted(unknown)}")
         object.__setattr__(self, "tables", _Tables(self))
+
+    def __hash__(self) -> int:
+        return hash(self.name)
 
     def word(self, keyword: str) -> str:
         """The skin's spelling of a DSL keyword."""
@@ -123,6 +127,10 @@ class _Tables:
         levels = dict(DSL_LEVELS)
         levels.update(skin.levels)
         spell = dict(DSL_OPERATORS)
+        # The word operators follow the keyword table unless `operators` spells them.
+        spell[BoolKind.AND] = kw["and"]
+        spell[BoolKind.OR] = kw["or"]
+        spell[UnaryKind.NOT] = kw["not"]
         spell.update(skin.operators)
         # op kind -> (spelling, level), for binary, comparison and boolean operators.
         self.ops = {

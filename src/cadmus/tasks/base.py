@@ -60,7 +60,7 @@ class Knobs(BaseModel):
         ge=0,
         le=1000,
         description="use only the first N names of the pool (0 = the whole pool); "
-        "a program that needs more names takes the next ones in pool order",
+        "a program that needs more names takes the next ones in pool order; ignored by the random pool",
     )
 
     @field_validator("names")

@@ -124,7 +124,14 @@ class NamePicker:
                     break
         else:
             names = POOLS[self._pool]
-            free = [n for n in (names[: self._size] if self._size else names) if n not in self._used]
+            allowed = names[: self._size] if self._size else names
+            rng = self._rng
+            for _ in range(4):  # cheap rejection draws while most names are free
+                name = allowed[int(rng.random() * len(allowed))]
+                if name not in self._used:
+                    self._used.add(name)
+                    return name
+            free = [n for n in allowed if n not in self._used]
             if not free and self._size:
                 free = [n for n in names if n not in self._used][:1]
             if not free:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from cadmus.errors import CadmusError
+from cadmus.tokenizer.hf import HF_EXACT
 from cadmus.tokenizer.vocab import (
     BOS,
     CHARS,
@@ -240,10 +241,12 @@ class Tokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> Tokenizer:
-        """Load a tokenizer JSON file (or `DIR/tokenizer.json` when given a folder)."""
+        """Load a tokenizer JSON file, or from a folder: its `cadmus_tokenizer.json` (a `save_hf`
+        folder) if present, else its `tokenizer.json` (packed datasets, checkpoints)."""
         path = Path(path)
         if path.is_dir():
-            path = path / "tokenizer.json"
+            hf_side = path / "cadmus_tokenizer.json"
+            path = hf_side if hf_side.is_file() else path / "tokenizer.json"
         try:
             text = path.read_text(encoding="utf-8")
         except OSError as err:
@@ -315,7 +318,7 @@ class Tokenizer:
             "identifiers": self.identifiers,
             "vocab_size": self.vocab_size,
             "categories": counts,
-            "hf_exact": self.numbers in ("digits", "whole"),
+            "hf_exact": self.numbers in HF_EXACT,
         }
 
     # ---- encoding -----------------------------------------------------------

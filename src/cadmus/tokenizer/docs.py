@@ -105,7 +105,8 @@ def vocab_markdown() -> str:
     w("- `pools` (default): every name of the identifier pools (`cadmus.tasks.names.POOLS`) except")
     w("  `heldout` is one token; single letters are character tokens anyway. Names outside the pools")
     w("  (`heldout`, `random`, anything else) are spelled by characters.")
-    w("- `chars`: no identifier is a whole token; every name is spelled by characters.\n")
+    w("- `chars`: no pool name is a whole token; every name is spelled by characters unless it is also")
+    w("  a keyword, a built-in or a word of the English list (e.g. a function named `search`).\n")
     w("Why held-out names are not tokens: a whole token that never occurs in training keeps its random")
     w("initial embedding, so a renamed-variables test would measure *untrained tokens*, not *unseen")
     w("names*. Spelled by characters, a held-out name is a new sequence of well-trained tokens.")
@@ -121,6 +122,9 @@ def vocab_markdown() -> str:
         "each stretch between specials on its own, so a number right after `<sep>` decodes correctly "
         "under `reversed`. `decode(ids, skip_special_tokens=True)` drops the specials.\n"
     )
+    w("Encoding splits with one compiled regex and caches the ids of each distinct piece (word,")
+    w("number, symbol), so repeated text costs a dictionary look-up per piece; see")
+    w("`benchmarks/bench_tokenizer.py` for throughput.\n")
     w("## Packing\n")
     w('`pack(dataset_dir, tokenizer, out_dir, loss_on="completion")` reads every split')
     w("`dataset_dir/{split}/shard-*.parquet` (columns `prompt`, `completion`; row groups streamed, memory")

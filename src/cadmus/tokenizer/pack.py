@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import time
 from array import array
@@ -164,7 +165,7 @@ def pack(
         "seconds": round(time.perf_counter() - start, 3),
         "splits": splits,
     }
-    tmp = out_dir / ".pack.json.tmp"
+    tmp = out_dir / f".pack.json.{os.getpid()}.tmp"
     tmp.write_text(json.dumps(meta, indent=2) + "\n")
     tmp.replace(out_dir / "pack.json")
     return meta
@@ -180,7 +181,25 @@ def _pack_split(
     progress: bool,
 ) -> dict[str, Any]:
     names = _files(split)
-    tmps = [out_dir / f".{name}.tmp" for name in names]
+    tmps = [out_dir / f".{name}.{os.getpid()}.tmp" for name in names]
+    try:
+        return _write_split(split, shards, tok, out_dir, loss_on, batch_rows, progress, names, tmps)
+    finally:
+        for tmp in tmps:
+            tmp.unlink(missing_ok=True)
+
+
+def _write_split(
+    split: str,
+    shards: list[Path],
+    tok: Tokenizer,
+    out_dir: Path,
+    loss_on: str,
+    batch_rows: int,
+    progress: bool,
+    names: tuple[str, str, str],
+    tmps: list[Path],
+) -> dict[str, Any]:
     encode = tok.encode
     bos, sep, eos = tok.bos_id, tok.sep_id, tok.eos_id
     prompt_byte = b"\x01" if loss_on == "all" else b"\x00"
@@ -211,9 +230,7 @@ def _pack_split(
                         c = encode(c_text)
                     except TokenizerError as err:
                         which = "prompt" if _fails(encode, p_text) else "completion"
-                        raise TokenizerError(
-                            f"row {row}, {which}: {err.message}", file=str(shard), line=err.line, col=err.col
-                        ) from None
+                        raise TokenizerError(f"row {row}, {which}: {err.message}", file=str(shard)) from None
                     toks.append(bos)
                     toks.extend(p)
                     toks.append(sep)

@@ -108,8 +108,10 @@ def disassemble(program: Program) -> str:
         if pc in names:
             lines.append(f"{names[pc]}:")
         parts = [ins.name]
-        for kind, a in zip(ins.info_operands(), ins.args):
-            parts.append(names[a] if kind is Operand.TARGET and a in names else str(a))
+        kinds = ins.info_operands()
+        for i, a in enumerate(ins.args):  # extra operands (an invalid program) are shown too
+            target = i < len(kinds) and kinds[i] is Operand.TARGET and a in names
+            parts.append(names[a] if target else str(a))
         lines.append("    " + " ".join(parts))
     if n in names:
         lines.append(f"{names[n]}:")

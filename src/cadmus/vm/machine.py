@@ -24,6 +24,7 @@ bound holds at every step without a check on every push.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -41,7 +42,7 @@ from cadmus.vm.errors import (
 )
 from cadmus.vm.isa import Op
 from cadmus.vm.program import Instr, Program
-from cadmus.vm.verify import INT_MAX, INT_MIN, analyze, needs
+from cadmus.vm.verify import INT_MAX, INT_MIN, analyze
 
 _UNDERFLOW = 99  # pseudo-opcode the decoder puts where verify proved an underflow
 _HALT = int(Op.HALT)
@@ -105,13 +106,9 @@ def _decode(program: Program) -> _Decoded:
     if cached is not None:
         return cached
     an = analyze(program)
-    code: list[tuple[int, int, int]] = []
-    for pc, ins in enumerate(program.code):
-        if pc in an.underflow:
-            code.append((_UNDERFLOW, needs(ins), an.depth[pc]))
-        else:
-            a = ins.args
-            code.append((int(ins.op), a[0] if a else 0, a[1] if len(a) > 1 else 0))
+    code = an.flat  # a fresh list, owned from here on
+    for pc, need in an.underflow.items():
+        code[pc] = (_UNDERFLOW, need, an.depth[pc])
     code.append((_HALT, 0, 0))  # running off the end halts
     dec = _Decoded(code, an.max_depth)
     object.__setattr__(program, "_cache", dec)
@@ -573,6 +570,16 @@ def _exec(m: _Machine, budget: int) -> None:
         m.inpos = inpos
 
 
+def _input_value(v: Any) -> int:
+    try:
+        x = operator.index(v)  # ints and NumPy integers; not floats or strings
+    except TypeError:
+        x = None
+    if x is None or isinstance(v, bool) or not INT_MIN <= x <= INT_MAX:
+        raise CadmusError(f"input {v!r} is not a signed 64-bit integer")
+    return x
+
+
 def run(
     program: Program,
     inputs: Iterable[int] = (),
@@ -592,8 +599,9 @@ def run(
     lim = limits if limits is not None else DEFAULT_LIMITS
     ins = tuple(inputs)
     for v in ins:
-        if isinstance(v, bool) or not isinstance(v, int) or not INT_MIN <= v <= INT_MAX:
-            raise CadmusError(f"input {v!r} is not a signed 64-bit integer")
+        if type(v) is not int or not INT_MIN <= v <= INT_MAX:
+            ins = tuple(_input_value(x) for x in ins)
+            break
     m = _Machine(dec, ins, lim)
     steps_out: list[TraceStep] | None = [] if trace is True else None
     error: VMError | None = None

@@ -8,6 +8,9 @@ from typing import Any
 from cadmus.vm.errors import InvalidProgram
 from cadmus.vm.isa import ISA, Op, Operand
 
+_OPS: tuple[Op, ...] = tuple(Op)
+_NARGS: tuple[int, ...] = tuple(len(info.operands) for info in ISA)
+
 
 @dataclass(frozen=True, slots=True)
 class Instr:
@@ -18,16 +21,22 @@ class Instr:
 
     def __post_init__(self) -> None:
         op = self.op
-        if isinstance(op, bool) or not isinstance(op, int):
-            raise InvalidProgram(f"opcode must be an integer, found {op!r}")
-        if not 0 <= op < len(ISA):
-            raise InvalidProgram(f"unknown opcode {int(op)}")
-        object.__setattr__(self, "op", Op(op))
-        args = tuple(self.args)
+        if type(op) is not Op:
+            if isinstance(op, bool) or not isinstance(op, int):
+                raise InvalidProgram(f"opcode must be an integer, found {op!r}")
+            if not 0 <= op < len(ISA):
+                raise InvalidProgram(f"unknown opcode {int(op)}")
+            object.__setattr__(self, "op", _OPS[op])
+        args = self.args
+        if type(args) is not tuple:
+            args = tuple(args)
+            object.__setattr__(self, "args", args)
         for a in args:
-            if isinstance(a, bool) or not isinstance(a, int):
-                raise InvalidProgram(f"{ISA[op].name}: operand must be an integer, found {a!r}")
-        object.__setattr__(self, "args", tuple(int(a) for a in args))
+            if type(a) is not int:
+                if isinstance(a, bool) or not isinstance(a, int):
+                    raise InvalidProgram(f"{ISA[op].name}: operand must be an integer, found {a!r}")
+                object.__setattr__(self, "args", tuple(int(x) for x in args))
+                break
 
     @property
     def name(self) -> str:
@@ -77,9 +86,9 @@ class Program:
             op = ints[i]
             if isinstance(op, bool) or not isinstance(op, int) or not 0 <= op < len(ISA):
                 raise InvalidProgram(f"position {i}: unknown opcode {op!r}")
-            k = len(ISA[op].operands)
+            k = _NARGS[op]
             if i + 1 + k > n:
                 raise InvalidProgram(f"position {i}: {ISA[op].name} needs {k} operand(s), input ends")
-            code.append(Instr(Op(op), tuple(ints[i + 1 : i + 1 + k])))
+            code.append(Instr(_OPS[op], tuple(ints[i + 1 : i + 1 + k]) if k else ()))
             i += 1 + k
         return cls(tuple(code))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cadmus.vm.errors import InvalidProgram
-from cadmus.vm.isa import ISA, Op, Operand, pops_of
+from cadmus.vm.isa import ISA, Op, Operand
 from cadmus.vm.program import Instr, Program
 
 INT_MIN = -(2**63)
@@ -25,55 +25,98 @@ MAX_SLOT = 2**16  # slots and counts are below this
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    depth: tuple[int, ...]  # depth before each pc; -1 where unreachable
+    flat: list[tuple[int, int, int]]  # (opcode, first operand or 0, second operand or 0) per pc
+    depth: list[int]  # depth before each pc; -1 where unreachable
     max_depth: int  # the deepest any frame's own stack gets
-    underflow: frozenset[int]  # reachable pcs that always underflow
+    underflow: dict[int, int]  # reachable pc that always underflows -> values it needs
     entries: tuple[int, ...]  # pc 0 and the call targets
+
+
+_KINDS: tuple[tuple[Operand, ...], ...] = tuple(info.operands for info in ISA)
+_NARGS: tuple[int, ...] = tuple(len(info.operands) for info in ISA)
+_POPS: tuple[int, ...] = tuple(info.pops for info in ISA)
+_PUSHES: tuple[int, ...] = tuple(info.pushes for info in ISA)
+_K_INT, _K_SLOT, _K_TARGET, _K_COUNT = Operand.INT, Operand.SLOT, Operand.TARGET, Operand.COUNT
+_CALL, _PRINT, _PICK = int(Op.CALL), int(Op.PRINT), int(Op.PICK)
+_JMP, _JZ, _JNZ, _RET, _HALT = int(Op.JMP), int(Op.JZ), int(Op.JNZ), int(Op.RET), int(Op.HALT)
+# Control flow of each opcode: 0 falls through, 1 jumps, 2 branches, 3 ends the path.
+_FLOW: tuple[int, ...] = tuple(
+    {_JMP: 1, _JZ: 2, _JNZ: 2, _RET: 3, _HALT: 3}.get(code, 0) for code in range(len(ISA))
+)
 
 
 def needs(ins: Instr) -> int:
     """How many values must be on the frame's stack for `ins` to run."""
-    if ins.op == Op.PICK:
+    op = ins.op
+    if op == _PICK:
         return ins.args[0] + 1
-    return pops_of(ISA[ins.op], ins.args)
+    if op == _CALL:
+        return ins.args[1]
+    if op == _PRINT:
+        return ins.args[0]
+    return _POPS[op]
 
 
 def _bad(pc: int, program: Program, detail: str) -> InvalidProgram:
     return InvalidProgram(detail).at(pc, program.code[pc])  # type: ignore[return-value]
 
 
-def _check_operands(program: Program) -> None:
+def _operand_error(kind: Operand, v: int, n: int) -> str | None:
+    """What is wrong with operand `v` of kind `kind` (None if it is fine)."""
+    if kind is _K_INT:
+        if not INT_MIN <= v <= INT_MAX:
+            return f"constant {v} outside the signed 64-bit range"
+    elif kind is _K_SLOT:
+        if not 0 <= v < MAX_SLOT:
+            return f"slot {v} outside 0..{MAX_SLOT - 1}"
+    elif kind is _K_COUNT:
+        if not 0 <= v < MAX_SLOT:
+            return f"count {v} outside 0..{MAX_SLOT - 1}"
+    elif kind is _K_TARGET:
+        if not 0 <= v <= n:
+            return f"target {v} outside 0..{n}"
+    elif not 0 <= v <= INT_MAX:  # Operand.ID
+        return f"assertion id {v} must be non-negative"
+    return None
+
+
+def _check_operands(program: Program) -> list[tuple[int, int, int]]:
+    """Check every operand; return the flat (op, a, b) form of the code."""
     n = len(program.code)
+    flat: list[tuple[int, int, int]] = []
+    append = flat.append
+    nargs = _NARGS
     for pc, ins in enumerate(program.code):
-        info = ISA[ins.op]
-        if len(ins.args) != len(info.operands):
-            raise _bad(pc, program, f"expects {len(info.operands)} operand(s), found {len(ins.args)}")
-        for kind, v in zip(info.operands, ins.args):
-            if kind is Operand.INT:
-                if not INT_MIN <= v <= INT_MAX:
-                    raise _bad(pc, program, f"constant {v} outside the signed 64-bit range")
-            elif kind is Operand.SLOT:
-                if not 0 <= v < MAX_SLOT:
-                    raise _bad(pc, program, f"slot {v} outside 0..{MAX_SLOT - 1}")
-            elif kind is Operand.COUNT:
-                if not 0 <= v < MAX_SLOT:
-                    raise _bad(pc, program, f"count {v} outside 0..{MAX_SLOT - 1}")
-            elif kind is Operand.TARGET:
-                if not 0 <= v <= n:
-                    raise _bad(pc, program, f"target {v} outside 0..{n}")
-            elif not 0 <= v <= INT_MAX:  # Operand.ID
-                raise _bad(pc, program, f"assertion id {v} must be non-negative")
+        args = ins.args
+        op = int(ins.op)
+        k = len(args)
+        if k != nargs[op]:
+            raise _bad(pc, program, f"expects {nargs[op]} operand(s), found {k}")
+        if k == 0:
+            append((op, 0, 0))
+            continue
+        a = args[0]
+        # Fast acceptance of the usual ranges; the slow path says what is wrong.
+        if k == 1 and 0 <= a <= n and a < MAX_SLOT:
+            append((op, a, 0))
+            continue
+        for kind, v in zip(_KINDS[op], args):
+            problem = _operand_error(kind, v, n)
+            if problem is not None:
+                raise _bad(pc, program, problem)
+        append((op, a, args[1]) if k == 2 else (op, a, 0))
+    return flat
 
 
 def analyze(program: Program) -> Analysis:
     """Verify `program` and return what the interpreter needs to know."""
-    _check_operands(program)
-    code = program.code
-    n = len(code)
-    entries = sorted({0} | {ins.args[0] for ins in code if ins.op == Op.CALL and ins.args[0] < n})
+    flat = _check_operands(program)
+    n = len(flat)
+    entries = sorted({0} | {a for op, a, _ in flat if op == _CALL and a < n})
     depth = [-1] * n
-    underflow: set[int] = set()
+    underflow: dict[int, int] = {}
     max_depth = 0
+    pops_t, pushes_t, flow_t = _POPS, _PUSHES, _FLOW
     for entry in entries:
         if entry >= n:
             continue
@@ -86,36 +129,53 @@ def analyze(program: Program) -> Analysis:
         while work:
             pc = work.pop()
             d = depth[pc]
-            ins = code[pc]
-            op = ins.op
-            info = ISA[op]
-            pops = pops_of(info, ins.args)
-            if d < needs(ins):
-                underflow.add(pc)
-                continue
-            after = d - pops + info.pushes
-            if after > max_depth:
-                max_depth = after
-            if op == Op.RET or op == Op.HALT:
-                continue
-            if op == Op.JMP:
-                succ: tuple[int, ...] = (ins.args[0],)
-            elif op == Op.JZ or op == Op.JNZ:
-                succ = (pc + 1, ins.args[0])
-            else:
-                succ = (pc + 1,)
-            for s in succ:
-                if s >= n:
-                    continue
-                seen = depth[s]
+            while True:  # follow straight-line code without the work list
+                op, a, b = flat[pc]
+                pops = pops_t[op]
+                if pops < 0:  # call, print
+                    pops = b if op == _CALL else a
+                    need = pops
+                else:
+                    need = a + 1 if op == _PICK else pops
+                if d < need:
+                    underflow[pc] = need
+                    break
+                d = d - pops + pushes_t[op]
+                if d > max_depth:
+                    max_depth = d
+                flow = flow_t[op]
+                if flow == 3:
+                    break
+                if flow == 2:  # branch: the target goes on the work list
+                    if a < n:
+                        seen = depth[a]
+                        if seen == -1:
+                            depth[a] = d
+                            work.append(a)
+                        elif seen != d:
+                            raise _bad(
+                                a,
+                                program,
+                                f"stack depth {d} on one path but {seen} on another (from pc {pc})",
+                            )
+                    nxt = pc + 1
+                elif flow == 1:
+                    nxt = a
+                else:
+                    nxt = pc + 1
+                if nxt >= n:
+                    break
+                seen = depth[nxt]
                 if seen == -1:
-                    depth[s] = after
-                    work.append(s)
-                elif seen != after:
+                    depth[nxt] = d
+                    pc = nxt
+                elif seen != d:
                     raise _bad(
-                        s, program, f"stack depth {after} on one path but {seen} on another (from pc {pc})"
+                        nxt, program, f"stack depth {d} on one path but {seen} on another (from pc {pc})"
                     )
-    return Analysis(tuple(depth), max_depth, frozenset(underflow), tuple(entries))
+                else:
+                    break
+    return Analysis(flat, depth, max_depth, underflow, tuple(entries))
 
 
 def verify(program: Program) -> None:

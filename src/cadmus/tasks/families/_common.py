@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field
 
@@ -39,6 +39,7 @@ from cadmus.tasks.names import NamePicker
 
 # Every bound a knob may reach is far below 2**63 so no sum of a few of them overflows.
 VALUE_LIMIT = 10**12
+T = TypeVar("T")
 INT64_MAX = 2**63 - 1
 
 BIN = {op.value: op for op in (BinOpKind.ADD, BinOpKind.SUB, BinOpKind.MUL, BinOpKind.TDIV, BinOpKind.TMOD)}
@@ -50,7 +51,32 @@ ArithOp = Literal["+", "-", "*", "/", "%"]
 CmpOp = Literal["<", "<=", ">", ">=", "==", "!="]
 
 
+# ---- fast randomness ---------------------------------------------------------
+# random.randint/choice cost about a microsecond each; these draw from the same
+# generator with one `random()` call (exact for spans up to 2**50).
+
+_EXACT_SPAN = 1 << 50
+
+
+def rint(rng: random.Random, lo: int, hi: int) -> int:
+    """A uniform integer in [lo, hi], like `rng.randint` but cheaper."""
+    span = hi - lo + 1
+    if span <= 0:
+        raise ValueError(f"empty range [{lo}, {hi}]")
+    if span > _EXACT_SPAN:
+        return rng.randint(lo, hi)
+    return lo + int(rng.random() * span)
+
+
+def choose(rng: random.Random, seq: Sequence[T]) -> T:
+    """A uniform element of a non-empty sequence, like `rng.choice` but cheaper."""
+    return seq[int(rng.random() * len(seq))]
+
+
 # ---- AST shorthand ----------------------------------------------------------
+
+# Constant nodes are immutable, so small ones are shared instead of rebuilt.
+_SMALL = {value: num(value) for value in range(-1000, 10001)}
 
 
 def v(name: str) -> Name:
@@ -58,7 +84,8 @@ def v(name: str) -> Name:
 
 
 def c(value: int) -> Expr:
-    return num(value)
+    node = _SMALL.get(value)
+    return node if node is not None else num(value)
 
 
 def bop(op: BinOpKind, left: Expr, right: Expr) -> BinOp:
@@ -137,7 +164,7 @@ def def_(name: str, params: Sequence[str], body: Sequence[Stmt]) -> FuncDef:
 
 
 def array_lit(values: Iterable[int]) -> ArrayLit:
-    return ArrayLit(tuple(num(x) for x in values))
+    return ArrayLit(tuple(map(c, values)))
 
 
 # ---- knobs ------------------------------------------------------------------
@@ -201,7 +228,7 @@ def signature(fname: str, params: Sequence[str]) -> str:
 
 def instruction(rng: random.Random, fname: str, params: Sequence[str], what: str, note: str = "") -> str:
     """An English task statement from one of a few templates."""
-    text = rng.choice(_TEMPLATES).format(sig=signature(fname, params), what=what)
+    text = choose(rng, _TEMPLATES).format(sig=signature(fname, params), what=what)
     return f"{text} {note}" if note else text
 
 
@@ -209,7 +236,7 @@ Arg = int | Sequence[int]
 
 
 def _arg_expr(value: Arg) -> Expr:
-    return num(value) if isinstance(value, int) else array_lit(value)
+    return c(value) if isinstance(value, int) else array_lit(value)
 
 
 def _key(args: tuple[Arg, ...]) -> tuple:

@@ -19,8 +19,10 @@ from cadmus.tasks.families._common import (
     assign,
     c,
     check_unique,
+    choose,
     inc,
     picker,
+    rint,
     trunc_div,
     trunc_mod,
     v,
@@ -53,7 +55,7 @@ class ExprGen:
         self.allow_negative = allow_negative
 
     def const(self) -> tuple[Expr, int]:
-        value = self.rng.randint(self.lo, self.hi)
+        value = rint(self.rng, self.lo, self.hi)
         return c(value), value
 
     def apply(self, op: BinOpKind, a: int, b: int) -> int | None:
@@ -76,7 +78,7 @@ class ExprGen:
     def combine(self, a: int, b: int) -> tuple[BinOpKind, int] | None:
         """A random allowed operator valid on (a, b), trying the others if the first is not."""
         ops = self.ops
-        start = self.rng.randrange(len(ops))
+        start = int(self.rng.random() * len(ops))
         for i in range(len(ops)):
             op = ops[(start + i) % len(ops)]
             r = self.apply(op, a, b)
@@ -96,10 +98,10 @@ class ExprGen:
             if forced is not None:
                 return forced
             if variables and self.rng.random() < var_prob:
-                name, value = self.rng.choice(variables)
+                name, value = choose(self.rng, variables)
                 return Name(name), value
             return self.const()
-        other = self.rng.randint(0, depth - 1)
+        other = rint(self.rng, 0, depth - 1)
         deep_left = self.rng.random() < 0.6
         left_depth, right_depth = (depth - 1, other) if deep_left else (other, depth - 1)
         force_left = forced is not None and self.rng.random() < 0.75
@@ -205,7 +207,7 @@ class Arith(Family):
         gen = ExprGen(
             rng, knobs.operators, knobs.min_value, knobs.max_value, knobs.max_abs, knobs.allow_negative
         )
-        n = rng.randint(knobs.n_statements_min, knobs.n_statements_max)
+        n = rint(rng, knobs.n_statements_min, knobs.n_statements_max)
         inits = min(knobs.n_inits, n - 1)
         known: list[tuple[str, int]] = []
         body = []
@@ -215,7 +217,7 @@ class Arith(Family):
             if k < inits:
                 expr, value = gen.const()
             else:
-                depth = rng.randint(knobs.depth_min, knobs.depth_max)
+                depth = rint(rng, knobs.depth_min, knobs.depth_max)
                 forced = (Name(known[-1][0]), known[-1][1]) if knobs.chain and known else None
                 expr, value = gen.statement(depth, forced, known if knobs.chain else [], knobs.var_prob)
                 ops += _count_ops(expr)
@@ -252,7 +254,7 @@ class PureExpr(Family):
         gen = ExprGen(
             rng, knobs.operators, knobs.min_value, knobs.max_value, knobs.max_abs, knobs.allow_negative
         )
-        depth = rng.randint(knobs.depth_min, knobs.depth_max)
+        depth = rint(rng, knobs.depth_min, knobs.depth_max)
         expr, _ = gen.statement(depth, None, [], 0.0)
         name = names.pick()
         return Sample(
@@ -302,7 +304,7 @@ class Reassign(Family):
         gen = ExprGen(
             rng, knobs.operators, knobs.min_value, knobs.max_value, knobs.max_abs, knobs.allow_negative
         )
-        n_vars = rng.randint(knobs.n_vars_min, knobs.n_vars_max)
+        n_vars = rint(rng, knobs.n_vars_min, knobs.n_vars_max)
         state: dict[str, int] = {}
         body = []
         for _ in range(n_vars):
@@ -312,7 +314,7 @@ class Reassign(Family):
             state[name] = value
         order = list(state)
         last = order[-1]
-        n_updates = rng.randint(knobs.n_updates_min, knobs.n_updates_max)
+        n_updates = rint(rng, knobs.n_updates_min, knobs.n_updates_max)
         swaps = 0
         temp: str | None = None
         for _ in range(n_updates):
@@ -326,15 +328,15 @@ class Reassign(Family):
                 swaps += 1
                 last = y
                 continue
-            target = rng.choice(order)
+            target = choose(rng, order)
             roll = rng.random()
             if len(order) >= 2 and roll < 0.4:
-                source = rng.choice([n for n in order if n != target])
+                source = choose(rng, [n for n in order if n != target])
                 right, rvalue = Name(source), state[source]
             else:
                 right, rvalue = gen.const()
             overwrite = len(order) >= 2 and roll > 0.85
-            left_name = rng.choice([n for n in order if n != target]) if overwrite else target
+            left_name = choose(rng, [n for n in order if n != target]) if overwrite else target
             chosen = gen.combine(state[left_name], rvalue)
             if chosen is None:  # nothing fits the bounds: a plain constant assignment
                 expr, value = gen.const()
@@ -349,7 +351,7 @@ class Reassign(Family):
                 body.append(assign(target, BinOp(op, Name(left_name), right)))
             state[target] = value
             last = target
-        asked = last if knobs.answer == "last" else rng.choice(order)
+        asked = last if knobs.answer == "last" else choose(rng, order)
         return Sample(
             body=tuple(body),
             answer=v(asked),

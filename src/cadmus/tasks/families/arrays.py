@@ -28,6 +28,7 @@ from cadmus.tasks.families._common import (
     c,
     call,
     check_unique,
+    choose,
     cmp,
     count_loop,
     def_,
@@ -44,6 +45,7 @@ from cadmus.tasks.families._common import (
     mod,
     picker,
     ret,
+    rint,
     set_item,
     sub,
     v,
@@ -68,8 +70,12 @@ class _ArrayBounds(Knobs):
 
     def values(self, rng: random.Random, n: int | None = None) -> list[int]:
         if n is None:
-            n = rng.randint(self.length_min, self.length_max)
-        return [rng.randint(self.min_value, self.max_value) for _ in range(n)]
+            n = rint(rng, self.length_min, self.length_max)
+        lo, span = self.min_value, self.max_value - self.min_value + 1
+        if span > 1 << 50:
+            return [rng.randint(lo, self.max_value) for _ in range(n)]
+        draw = rng.random
+        return [lo + int(draw() * span) for _ in range(n)]
 
 
 class ArrayFunctionKnobs(_ArrayBounds, FunctionKnobs):
@@ -90,9 +96,9 @@ Draw = Callable[[], tuple[Arg, ...]]
 def _array_edges(knobs: _ArrayBounds, rng: random.Random) -> list[list[int]]:
     """Arrays at the edges: one element, all equal, sorted, reverse-sorted."""
     edges = [knobs.values(rng, knobs.length_min)]
-    n = rng.randint(max(2, knobs.length_min), max(2, knobs.length_max))
+    n = rint(rng, max(2, knobs.length_min), max(2, knobs.length_max))
     if knobs.length_min <= n <= knobs.length_max:
-        x = rng.randint(knobs.min_value, knobs.max_value)
+        x = rint(rng, knobs.min_value, knobs.max_value)
         edges.append([x] * n)
         edges.append(sorted(knobs.values(rng, n)))
         edges.append(sorted(knobs.values(rng, n), reverse=True))
@@ -113,7 +119,7 @@ class ArraySum(_ArrayFunction):
 
     def sample(self, rng: random.Random, knobs: ArrayFunctionKnobs) -> Sample:
         names = picker(rng, knobs)
-        fname = function_name(rng, knobs, names, rng.choice(("total", "array_sum", "sum_of")))
+        fname = function_name(rng, knobs, names, choose(rng, ("total", "array_sum", "sum_of")))
         xs, s, i = names.picks(3)
         loop = count_loop(
             rng, i, c(0), length(xs), [inc(s, item(xs, v(i)), aug=rng.random() < 0.7)], knobs.loop
@@ -122,7 +128,7 @@ class ArraySum(_ArrayFunction):
         edges = [(e,) for e in _array_edges(knobs, rng)]
         tests = distinct_inputs(rng, lambda: (knobs.values(rng),), edges)
         args = (knobs.values(rng),)
-        what = rng.choice((f"the sum of the elements of the array {xs}", f"the total of all values in {xs}"))
+        what = choose(rng, (f"the sum of the elements of the array {xs}", f"the total of all values in {xs}"))
         return function_sample(
             defs, fname, args, tests, instruction(rng, fname, (xs,), what), {"length": len(args[0])}
         )
@@ -145,7 +151,7 @@ class ArrayMax(_ArrayFunction):
 
     def sample(self, rng: random.Random, knobs: MinMaxKnobs) -> Sample:
         names = picker(rng, knobs)
-        kind = rng.choice(knobs.kinds)
+        kind = choose(rng, knobs.kinds)
         fname = function_name(rng, knobs, names, "largest" if kind == "max" else "smallest")
         xs, best, i = names.picks(3)
         better = GT if kind == "max" else LT
@@ -173,7 +179,7 @@ class ArrayArgmax(_ArrayFunction):
 
     def sample(self, rng: random.Random, knobs: MinMaxKnobs) -> Sample:
         names = picker(rng, knobs)
-        kind = rng.choice(knobs.kinds)
+        kind = choose(rng, knobs.kinds)
         fname = function_name(rng, knobs, names, "argmax" if kind == "max" else "argmin")
         xs, k, i = names.picks(3)
         better = GT if kind == "max" else LT
@@ -212,7 +218,7 @@ class ArrayCount(_ArrayFunction):
 
     def sample(self, rng: random.Random, knobs: CountKnobs) -> Sample:
         names = picker(rng, knobs)
-        pred = rng.choice(knobs.predicates)
+        pred = choose(rng, knobs.predicates)
         fname = function_name(rng, knobs, names, f"count_{pred}")
         xs, n, i = names.picks(3)
         t = names.pick() if pred != "even" else ""
@@ -236,11 +242,11 @@ class ArrayCount(_ArrayFunction):
         def draw() -> tuple[Arg, ...]:
             if pred == "even":
                 return (knobs.values(rng),)
-            values = [rng.randint(*narrow) for _ in range(rng.randint(knobs.length_min, knobs.length_max))]
+            values = [rint(rng, *narrow) for _ in range(rint(rng, knobs.length_min, knobs.length_max))]
             if pred == "equal":
-                target = rng.choice(values) if rng.random() < 0.75 else rng.randint(*narrow)
+                target = choose(rng, values) if rng.random() < 0.75 else rint(rng, *narrow)
             else:
-                target = rng.randint(*narrow)
+                target = rint(rng, *narrow)
             return (values, target)
 
         edges = [(e,) if pred == "even" else (e, e[0]) for e in _array_edges(knobs, rng)]
@@ -258,7 +264,7 @@ class ArraySearch(_ArrayFunction):
 
     def sample(self, rng: random.Random, knobs: ArrayFunctionKnobs) -> Sample:
         names = picker(rng, knobs)
-        fname = function_name(rng, knobs, names, rng.choice(("find", "index_of", "search")))
+        fname = function_name(rng, knobs, names, choose(rng, ("find", "index_of", "search")))
         xs, t, i = names.picks(3)
         found = if_(cmp(EQ, item(xs, v(i)), v(t)), [ret(v(i))])
         loop = count_loop(rng, i, c(0), length(xs), [found], knobs.loop)
@@ -267,7 +273,7 @@ class ArraySearch(_ArrayFunction):
         def draw() -> tuple[Arg, ...]:
             values = knobs.values(rng)
             target = (
-                rng.choice(values) if rng.random() < 0.7 else rng.randint(knobs.min_value, knobs.max_value)
+                choose(rng, values) if rng.random() < 0.7 else rint(rng, knobs.min_value, knobs.max_value)
             )
             return (values, target)
 
@@ -309,7 +315,7 @@ class ArrayReverse(Family):
         values = knobs.values(rng)
         a, i, j, t, n = names.picks(5)
         body: list[Stmt] = [assign(a, array_lit(values))]
-        style = rng.choice(("two_pointers", "half_loop", "copy"))
+        style = choose(rng, ("two_pointers", "half_loop", "copy"))
         target = a
         if style == "two_pointers":
             body += [
@@ -365,7 +371,7 @@ class ArraySort(Family):
     def sample(self, rng: random.Random, knobs: SortKnobs) -> Sample:
         names = picker(rng, knobs)
         values = knobs.values(rng)
-        algorithm = rng.choice(knobs.algorithms)
+        algorithm = choose(rng, knobs.algorithms)
         desc = rng.random() < knobs.descending_prob
         after = LT if desc else GT  # a[x] after a[y] means out of order
         a, n, i, j, t = names.picks(5)
@@ -441,13 +447,13 @@ class PrefixSums(Family):
                 for_(i, c(0), v(n), [set_item(p, add(v(i), c(1)), add(item(p, v(i)), item(a, v(i))))]),
             ]
             if rng.random() < 0.5:
-                lo = rng.randint(0, size - 1)
-                hi = rng.randint(lo + 1, size)
+                lo = rint(rng, 0, size - 1)
+                hi = rint(rng, lo + 1, size)
                 s = names.pick()
                 body.append(assign(s, sub(item(p, c(hi)), item(p, c(lo)))))
                 answer: Expr = v(s)
             else:
-                answer = item(p, c(rng.randint(1, size)))
+                answer = item(p, c(rint(rng, 1, size)))
         else:
             update = AugAssign(item(a, v(i)), ADD, item(a, sub(v(i), c(1))))
             if rng.random() < 0.5:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -20,6 +20,7 @@ from cadmus.tasks.families._common import (
     assign,
     c,
     check_unique,
+    choose,
     cmp,
     def_,
     distinct_inputs,
@@ -32,6 +33,7 @@ from cadmus.tasks.families._common import (
     mul,
     picker,
     ret,
+    rint,
     sub,
     v,
     while_,
@@ -54,7 +56,7 @@ class Popcount(Family):
 
     def sample(self, rng: random.Random, knobs: PopcountKnobs) -> Sample:
         names = picker(rng, knobs)
-        fname = function_name(rng, knobs, names, rng.choice(("popcount", "count_bits", "bit_count")))
+        fname = function_name(rng, knobs, names, choose(rng, ("popcount", "count_bits", "bit_count")))
         n, k = names.picks(2)
         if rng.random() < 0.65:
             loop = while_(
@@ -70,17 +72,18 @@ class Popcount(Family):
         bits = knobs.max_value.bit_length()
 
         def draw() -> tuple[Arg, ...]:
-            width = rng.randint(1, bits)
-            return (rng.randint(0, min(knobs.max_value, 2**width - 1)),)
+            width = rint(rng, 1, bits)
+            return (rint(rng, 0, min(knobs.max_value, 2**width - 1)),)
 
         edges = [(0,), (1,), (knobs.max_value,), (2 ** (bits - 1),), (2 ** (bits - 1) - 1,)]
         tests = distinct_inputs(rng, draw, edges)
         args = draw()
-        what = rng.choice(
+        what = choose(
+            rng,
             (
                 f"the number of 1 bits in the binary form of {n}",
                 f"how many bits of {n} are set (for {n} >= 0)",
-            )
+            ),
         )
         return function_sample(
             defs, fname, args, tests, instruction(rng, fname, (n,), what), {"bits": args[0].bit_length()}
@@ -91,8 +94,8 @@ BitOp = Literal["&", "|", "^", "<<", ">>"]
 
 
 class BitOpsKnobs(Knobs):
-    n_statements_min: int = Field(2, ge=1, le=12, description="fewest statements that apply an operator")
-    n_statements_max: int = Field(4, ge=1, le=12, description="most statements that apply an operator")
+    n_statements_min: int = Field(2, ge=1, le=7, description="fewest statements that apply an operator")
+    n_statements_max: int = Field(4, ge=1, le=7, description="most statements that apply an operator")
     bits: int = Field(8, ge=1, le=40, description="constants are below 2**bits")
     operators: tuple[BitOp, ...] = Field(
         ("&", "|", "^", "<<", ">>"), description="bit operators that may appear"
@@ -120,23 +123,23 @@ class BitOps(Family):
         ops = [BIT_OPS[o] for o in knobs.operators]
         top = 2**knobs.bits - 1
         x = names.pick()
-        body: list[Stmt] = [assign(x, c(rng.randint(1, top)))]
+        body: list[Stmt] = [assign(x, c(rint(rng, 1, top)))]
         known = [x]
         prev = x
-        n = rng.randint(knobs.n_statements_min, knobs.n_statements_max)
+        n = rint(rng, knobs.n_statements_min, knobs.n_statements_max)
         for _ in range(n):
-            op = rng.choice(ops)
+            op = choose(rng, ops)
             operand: Expr
             if op in (SHL, SHR):
-                operand = c(rng.randint(1, knobs.shift_max))
+                operand = c(rint(rng, 1, knobs.shift_max))
             elif rng.random() < knobs.mask_prob:
                 m = names.pick()
-                body.append(assign(m, BinOp(SHL, c(1), c(rng.randint(0, knobs.bits - 1)))))
+                body.append(assign(m, BinOp(SHL, c(1), c(rint(rng, 0, knobs.bits - 1)))))
                 operand = Name(m)
             elif len(known) > 1 and rng.random() < 0.3:
-                operand = Name(rng.choice(known[:-1]))
+                operand = Name(choose(rng, known[:-1]))
             else:
-                operand = c(rng.randint(1, top))
+                operand = c(rint(rng, 1, top))
             target = names.pick()
             body.append(assign(target, BinOp(op, v(prev), operand)))
             known.append(target)
@@ -187,16 +190,16 @@ class BaseConvert(Family):
 
     def sample(self, rng: random.Random, knobs: BaseKnobs) -> Sample:
         names = picker(rng, knobs)
-        problem = rng.choice(knobs.problems)
+        problem = choose(rng, knobs.problems)
         fname = function_name(rng, knobs, names, problem if problem != "digit_sum" else "digit_sum_base")
         n, b, r = names.picks(3)
 
         def value() -> int:
-            width = rng.randint(1, knobs.max_value.bit_length())
-            return rng.randint(0, min(knobs.max_value, 2**width - 1))
+            width = rint(rng, 1, knobs.max_value.bit_length())
+            return rint(rng, 0, min(knobs.max_value, 2**width - 1))
 
         def draw() -> tuple[Arg, ...]:
-            base = rng.randint(knobs.base_min, knobs.base_max)
+            base = rint(rng, knobs.base_min, knobs.base_max)
             x = value()
             return (_digits_as_decimal(x, base) if problem == "from_base" else x, base)
 
@@ -254,7 +257,7 @@ class BaseConvert(Family):
             )
         defs = [def_(fname, (n, b), body)]
         bmin, bmax = knobs.base_min, knobs.base_max
-        edges: list[tuple[Arg, ...]] = [(0, rng.randint(bmin, bmax)), (1, bmax)]
+        edges: list[tuple[Arg, ...]] = [(0, rint(rng, bmin, bmax)), (1, bmax)]
         if problem != "from_base":
             edges += [(bmax, bmax), (bmax - 1, bmax)]
         else:
@@ -267,5 +270,5 @@ class BaseConvert(Family):
             args,
             tests,
             instruction(rng, fname, (n, b), what),
-            {"base": int(args[1]), "problem": knobs.problems.index(problem)},
+            {"base": int(args[1]), "problem": get_args(BaseProblem).index(problem)},
         )

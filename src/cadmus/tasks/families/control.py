@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -28,6 +28,7 @@ from cadmus.tasks.families._common import (
     c,
     call,
     check_unique,
+    choose,
     cmp,
     div,
     for_,
@@ -37,6 +38,7 @@ from cadmus.tasks.families._common import (
     mod,
     mul,
     picker,
+    rint,
     set_item,
     sub,
     v,
@@ -66,6 +68,12 @@ class ConditionalKnobs(ValueKnobs):
     two_vars_prob: float = Field(0.4, ge=0.0, le=1.0, description="probability of a second input variable")
     nesting: int = Field(1, ge=1, le=4, description="most levels of if inside if")
     nest_prob: float = Field(0.3, ge=0.0, le=1.0, description="probability that a branch holds a nested if")
+    ladder_prob: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="probability that a chain compares one variable with ordered thresholds (x < 30, x < 60, ...)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ConditionalKnobs:
@@ -87,12 +95,12 @@ class Conditional(Family):
         if rng.random() < knobs.two_vars_prob:
             inputs.append(names.pick())
         result = names.pick()
-        body: list[Stmt] = [assign(n, c(rng.randint(knobs.min_value, knobs.max_value))) for n in inputs]
+        body: list[Stmt] = [assign(n, c(rint(rng, knobs.min_value, knobs.max_value))) for n in inputs]
         ops = [CMP[o] for o in knobs.comparisons]
         counts = {"branches": 0, "max_nesting": 0}
 
         def constant() -> Expr:
-            return c(rng.randint(knobs.min_value, knobs.max_value))
+            return c(rint(rng, knobs.min_value, knobs.max_value))
 
         used: set[str] = set()
 
@@ -102,32 +110,43 @@ class Conditional(Family):
 
         def condition() -> Expr:
             def one() -> Expr:
-                left = rng.choice(inputs)
-                op = rng.choice(ops)
+                left = choose(rng, inputs)
+                op = choose(rng, ops)
                 if len(inputs) > 1 and rng.random() < 0.3:
                     used.update(inputs)
                     return cmp(op, v(left), v(next(n for n in inputs if n != left)))
                 if op in (CmpKind.EQ, CmpKind.NE) and rng.random() < 0.5 and left == inputs[0]:
-                    return cmp(op, mod(var(left), c(2)), c(rng.randint(0, 1)))
+                    return cmp(op, mod(var(left), c(2)), c(rint(rng, 0, 1)))
                 return cmp(op, var(left), constant())
 
             if rng.random() < knobs.bool_prob:
-                return BoolOp(rng.choice((BoolKind.AND, BoolKind.OR)), one(), one())
+                return BoolOp(choose(rng, (BoolKind.AND, BoolKind.OR)), one(), one())
             return one()
 
         def outcome() -> Stmt:
             roll = rng.random()
             if roll < 0.3:
                 return assign(result, constant())
-            src = var(rng.choice(inputs))
-            k = c(rng.randint(1, max(1, min(20, abs(knobs.max_value)))))
+            src = var(choose(rng, inputs))
+            k = c(rint(rng, 1, max(1, min(20, abs(knobs.max_value)))))
             return assign(result, add(src, k) if roll < 0.65 else sub(src, k))
 
         def chain(level: int) -> Stmt:
             counts["max_nesting"] = max(counts["max_nesting"], level)
-            n = rng.randint(knobs.n_branches_min, knobs.n_branches_max)
+            n = rint(rng, knobs.n_branches_min, knobs.n_branches_max)
             has_else = n > 1 and rng.random() < knobs.else_prob
-            arms = [(condition(), branch(level)) for _ in range(n - 1 if has_else else n)]
+            n_arms = n - 1 if has_else else n
+            ladder = [o for o in ops if o in (LT, CmpKind.LE, GT, CmpKind.GE)]
+            if ladder and n_arms > 1 and rng.random() < knobs.ladder_prob:
+                # a grading ladder: one variable against ordered thresholds (if x < 30 ... elif x < 60 ...)
+                op = choose(rng, ladder)
+                left = var(choose(rng, inputs))
+                cuts = sorted(rint(rng, knobs.min_value, knobs.max_value) for _ in range(n_arms))
+                if op in (GT, CmpKind.GE):
+                    cuts.reverse()
+                arms = [(cmp(op, left, c(cut)), branch(level)) for cut in cuts]
+            else:
+                arms = [(condition(), branch(level)) for _ in range(n_arms)]
             counts["branches"] += n
             tail: tuple[Stmt, ...] = tuple(branch(level)) if has_else else ()
             for cond, arm in reversed(arms):
@@ -189,16 +208,16 @@ class WhileLoop(Family):
 
     def sample(self, rng: random.Random, knobs: WhileKnobs) -> Sample:
         names = picker(rng, knobs)
-        pattern = rng.choice(knobs.patterns)
-        k = rng.randint(knobs.min_iterations, knobs.max_iterations)
+        pattern = choose(rng, knobs.patterns)
+        k = rint(rng, knobs.min_iterations, knobs.max_iterations)
         aug = rng.random() < 0.5
         body: list[Stmt]
         if pattern == "accumulate":
             i, total = names.picks(2)
-            start = rng.randint(0, knobs.start_max)
-            step = rng.randint(1, knobs.step_max)
-            stop = start + (k - 1) * step + rng.randint(1, step) if k else start - rng.randint(0, 3)
-            term: Expr = v(i) if rng.random() < 0.6 else mul(v(i), c(rng.randint(2, 5)))
+            start = rint(rng, 0, knobs.start_max)
+            step = rint(rng, 1, knobs.step_max)
+            stop = start + (k - 1) * step + rint(rng, 1, step) if k else start - rint(rng, 0, 3)
+            term: Expr = v(i) if rng.random() < 0.6 else mul(v(i), c(rint(rng, 2, 5)))
             body = [
                 assign(i, c(start)),
                 assign(total, c(0)),
@@ -207,8 +226,8 @@ class WhileLoop(Family):
             answer = total if rng.random() < 0.8 else i
         elif pattern == "countdown":
             n, count = names.picks(2)
-            d = rng.randint(1, knobs.step_max)
-            start = rng.randint((k - 1) * d + 1, k * d) if k else -rng.randint(0, 5)
+            d = rint(rng, 1, knobs.step_max)
+            start = rint(rng, (k - 1) * d + 1, k * d) if k else -rint(rng, 0, 5)
             body = [
                 assign(n, c(start)),
                 assign(count, c(0)),
@@ -218,7 +237,7 @@ class WhileLoop(Family):
         elif pattern == "halving":
             n, steps = names.picks(2)
             # n = n / 2 runs floor(log2(start)) times for start >= 1
-            start = rng.randint(2**k, 2 ** (k + 1) - 1) if k <= 60 else 2**60
+            start = rint(rng, 2**k, 2 ** (k + 1) - 1) if k <= 60 else 2**60
             body = [
                 assign(n, c(start)),
                 assign(steps, c(0)),
@@ -227,10 +246,10 @@ class WhileLoop(Family):
             answer = steps if rng.random() < 0.7 else n
         elif pattern == "doubling":
             x, steps = names.picks(2)
-            base = rng.randint(1, 3)
-            m = rng.randint(2, 3)
+            base = rint(rng, 1, 3)
+            m = rint(rng, 2, 3)
             low = base * m ** (k - 1) if k else base
-            limit = rng.randint(low + 1, base * m**k) if k else rng.randint(1, base)
+            limit = rint(rng, low + 1, base * m**k) if k else rint(rng, 1, base)
             body = [
                 assign(x, c(base)),
                 assign(steps, c(0)),
@@ -240,7 +259,7 @@ class WhileLoop(Family):
         else:  # threshold: smallest i with 1 + 2 + ... + i > limit
             i, total = names.picks(2)
             tri = k * (k + 1) // 2
-            limit = rng.randint((k - 1) * k // 2, tri - 1) if k else -1
+            limit = rint(rng, (k - 1) * k // 2, tri - 1) if k else -1
             body = [
                 assign(i, c(0)),
                 assign(total, c(0)),
@@ -252,7 +271,7 @@ class WhileLoop(Family):
         return Sample(
             body=tuple(body),
             answer=v(answer),
-            features={"iterations": k, "pattern": knobs.patterns.index(pattern)},
+            features={"iterations": k, "pattern": get_args(WhilePattern).index(pattern)},
         )
 
 
@@ -287,10 +306,10 @@ class ForLoop(Family):
 
     def sample(self, rng: random.Random, knobs: ForKnobs) -> Sample:
         names = picker(rng, knobs)
-        pattern = rng.choice(knobs.patterns)
-        k = rng.randint(knobs.min_iterations, knobs.max_iterations)
-        step = rng.randint(1, knobs.step_max) if rng.random() < 0.5 else 1
-        start = rng.randint(0, knobs.start_max)
+        pattern = choose(rng, knobs.patterns)
+        k = rint(rng, knobs.min_iterations, knobs.max_iterations)
+        step = rint(rng, 1, knobs.step_max) if rng.random() < 0.5 else 1
+        start = rint(rng, 0, knobs.start_max)
         if pattern == "product":
             start = max(start % 6, 1)
             step = min(step, 2)
@@ -299,10 +318,10 @@ class ForLoop(Family):
         down = knobs.negative_steps and rng.random() < 0.25
         if down:
             first = start + (k - 1) * step if k else start
-            stop = first - (k - 1) * step - rng.randint(1, step) if k else first + rng.randint(0, 2)
+            stop = first - (k - 1) * step - rint(rng, 1, step) if k else first + rint(rng, 0, 2)
             rng_args = (c(first), c(stop), c(-step))
         else:
-            stop = start + (k - 1) * step + rng.randint(1, step) if k else start - rng.randint(0, 2)
+            stop = start + (k - 1) * step + rint(rng, 1, step) if k else start - rint(rng, 0, 2)
             rng_args = (c(start), c(stop), c(step) if step != 1 or rng.random() < 0.1 else None)
         i = names.pick()
         acc = names.pick()
@@ -315,14 +334,14 @@ class ForLoop(Family):
             if rng.random() < 0.5:
                 term: Expr = mul(v(i), v(i))
             else:
-                term = add(mul(c(rng.randint(2, 9)), v(i)), c(rng.randint(1, 9)))
+                term = add(mul(c(rint(rng, 2, 9)), v(i)), c(rint(rng, 1, 9)))
             inner = [inc(acc, term, aug=aug)]
         elif pattern == "product":
             init = 1
             inner = [inc(acc, v(i), MUL, aug)]
         elif pattern == "count":
-            m = rng.randint(2, 5)
-            cond = cmp(EQ, mod(v(i), c(m)), c(rng.randint(0, m - 1)) if rng.random() < 0.3 else c(0))
+            m = rint(rng, 2, 5)
+            cond = cmp(EQ, mod(v(i), c(m)), c(rint(rng, 0, m - 1)) if rng.random() < 0.3 else c(0))
             inner = [if_(cond, [inc(acc, c(1), aug=aug)])]
         else:
             inner = [
@@ -371,20 +390,20 @@ class NestedLoops(Family):
 
     def sample(self, rng: random.Random, knobs: NestedKnobs) -> Sample:
         names = picker(rng, knobs)
-        pattern = rng.choice(knobs.patterns)
-        n = rng.randint(1, knobs.outer_max)
-        m = rng.randint(1, knobs.inner_max)
+        pattern = choose(rng, knobs.patterns)
+        n = rint(rng, 1, knobs.outer_max)
+        m = rint(rng, 1, knobs.inner_max)
         acc, i, j = names.picks(3)
         aug = rng.random() < 0.6
         levels = 2
         body: list[Stmt] = [assign(acc, c(0))]
         if pattern == "grid":
-            term = rng.choice((mul(v(i), v(j)), add(v(i), v(j)), c(1)))
+            term = choose(rng, (mul(v(i), v(j)), add(v(i), v(j)), c(1)))
             inner: list[Stmt] = [inc(acc, term, aug=aug)]
             if knobs.depth_max >= 3 and rng.random() < 0.4:
                 levels = 3
                 k = names.pick()
-                p = rng.randint(1, knobs.inner_max)
+                p = rint(rng, 1, knobs.inner_max)
                 inner = [for_(k, c(0), c(p), [inc(acc, add(mul(v(i), v(j)), v(k)), aug=aug)])]
             body.append(for_(i, c(0), c(n), [for_(j, c(0), c(m), inner)]))
         elif pattern == "triangle":
@@ -398,16 +417,16 @@ class NestedLoops(Family):
         elif pattern == "pairs":
             roll = rng.random()
             if roll < 0.4:
-                cond: Expr = cmp(rng.choice((LT, CmpKind.LE, CmpKind.NE)), v(i), v(j))
+                cond: Expr = cmp(choose(rng, (LT, CmpKind.LE, CmpKind.NE)), v(i), v(j))
             elif roll < 0.8:
-                cond = cmp(EQ, mod(add(v(i), v(j)), c(rng.randint(2, 4))), c(0))
+                cond = cmp(EQ, mod(add(v(i), v(j)), c(rint(rng, 2, 4))), c(0))
             else:
-                cond = cmp(EQ, mul(v(i), v(j)), c(rng.randint(0, n * m)))
+                cond = cmp(EQ, mul(v(i), v(j)), c(rint(rng, 0, n * m)))
             body.append(for_(i, c(0), c(n), [for_(j, c(0), c(m), [if_(cond, [inc(acc, c(1), aug=aug)])])]))
         elif pattern == "while_inner":
             # x = i; while x > 0: x = x / d; count += 1
             x = names.pick()
-            d = rng.randint(2, 3)
+            d = rint(rng, 2, 3)
             inner_loop = while_(
                 cmp(GT, v(x), c(0)),
                 [assign(x, div(v(x), c(d))), inc(acc, c(1), aug=aug)],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -22,6 +22,7 @@ from cadmus.tasks.families._common import (
     c,
     call,
     check_unique,
+    choose,
     cmp,
     def_,
     distinct_inputs,
@@ -34,6 +35,7 @@ from cadmus.tasks.families._common import (
     mul,
     picker,
     ret,
+    rint,
     sub,
     v,
 )
@@ -86,7 +88,7 @@ def _eval(
 
 
 class FunctionsKnobs(ValueKnobs):
-    min_value: int = Field(0, ge=-(10**6), le=10**6, description="smallest constant")
+    min_value: int = Field(1, ge=-(10**6), le=10**6, description="smallest constant")
     max_value: int = Field(20, ge=-(10**6), le=10**6, description="largest constant")
     operators: tuple[ArithOp, ...] = Field(("+", "-", "*"), description="binary operators in function bodies")
     n_functions_max: int = Field(
@@ -133,28 +135,36 @@ class Functions(Family):
         check = ExprGen(rng, ops, 0, 0, knobs.max_abs, True)
         funcs: dict[str, tuple[tuple[str, ...], tuple[Stmt, ...]]] = {}
         defs: list[Stmt] = []
-        meaningful = list(HELPER_NAMES)
-        rng.shuffle(meaningful)
+        n_calls = rint(rng, knobs.n_calls_min, knobs.n_calls_max)
+        n_funcs = rint(rng, 1, min(knobs.n_functions_max, n_calls))
         if knobs.function_names == "meaningful":
-            names.reserve(*meaningful[: knobs.n_functions_max])
-        for k in range(rng.randint(1, knobs.n_functions_max)):
-            fname = meaningful[k] if knobs.function_names == "meaningful" else names.pick()
-            params = tuple(names.picks(rng.randint(1, knobs.n_params_max)))
+            fnames = rng.sample(HELPER_NAMES, n_funcs)
+            names.reserve(*fnames)
+        else:
+            fnames = names.picks(n_funcs)
+        for fname in fnames:
+            # each function is its own scope: parameter and local names may repeat across functions
+            scope = picker(rng, knobs, avoid=tuple(fnames))
+            params = tuple(scope.picks(rint(rng, 1, knobs.n_params_max)))
             known = [(p, 1) for p in params]  # placeholder values: real ones are checked per call
+            unused = list(params)
+            rng.shuffle(unused)
             body: list[Stmt] = []
-            for _ in range(rng.randint(0, knobs.n_locals_max)):
-                expr, _ = gen.tree(1, (Name(rng.choice(known)[0]), 1), known, 0.5) or (Name(params[0]), 1)
-                local = names.pick()
+            for _ in range(rint(rng, 0, knobs.n_locals_max)):
+                lead = unused.pop() if unused else choose(rng, known)[0]
+                expr, _ = gen.tree(1, (Name(lead), 1), known, 0.3) or (Name(lead), 1)
+                local = scope.pick()
                 body.append(assign(local, expr))
                 known.append((local, 1))
-            result, _ = gen.tree(1 + (rng.random() < 0.3), (Name(known[-1][0]), 1), known, 0.5) or (
-                Name(known[-1][0]),
-                0,
-            )
+            # the return reads the last local (or a parameter) and every parameter not read yet
+            lead = known[-1][0] if len(known) > len(params) else unused.pop()
+            result, _ = gen.tree(1 + (rng.random() < 0.3), (Name(lead), 1), known, 0.3) or (Name(lead), 1)
+            for name in unused:
+                result = BinOp(choose(rng, gen.ops), result, Name(name))
             if funcs and rng.random() < 0.5:  # call an earlier helper
-                other, (oparams, _) = rng.choice(list(funcs.items()))
+                other, (oparams, _) = choose(rng, list(funcs.items()))
                 result = BinOp(
-                    rng.choice(gen.ops), call(other, *(Name(rng.choice(known)[0]) for _ in oparams)), result
+                    choose(rng, gen.ops), call(other, *(Name(choose(rng, known)[0]) for _ in oparams)), result
                 )
             body.append(ret(result))
             funcs[fname] = (params, tuple(body))
@@ -162,14 +172,16 @@ class Functions(Family):
         env: dict[str, int] = {}
         top: list[Stmt] = []
         last = ""
-        for _ in range(rng.randint(knobs.n_calls_min, knobs.n_calls_max)):
-            fname = rng.choice(list(funcs))
+        order = list(funcs)  # every helper is called at least once
+        order += [choose(rng, order) for _ in range(n_calls - len(order))]
+        rng.shuffle(order)
+        for fname in order:
             args: list[Expr] = []
             for _ in funcs[fname][0]:
                 if env and rng.random() < 0.5:
-                    args.append(Name(rng.choice(list(env))))
+                    args.append(Name(choose(rng, list(env))))
                 else:
-                    args.append(c(rng.randint(knobs.min_value, knobs.max_value)))
+                    args.append(c(rint(rng, knobs.min_value, knobs.max_value)))
             expr = call(fname, *args)
             try:
                 value = _eval(expr, env, funcs, check)
@@ -219,7 +231,7 @@ class Recursion(Family):
 
     def sample(self, rng: random.Random, knobs: RecursionKnobs) -> Sample:
         names = picker(rng, knobs)
-        problem = rng.choice(knobs.problems)
+        problem = choose(rng, knobs.problems)
         fname = function_name(rng, knobs, names, problem)
         if problem in ("power", "gcd"):
             a, b = names.picks(2)
@@ -239,7 +251,7 @@ class Recursion(Family):
             what = f"the factorial of {n} ({n}! = 1 * 2 * ... * {n}, and 0! = 1), computed recursively"
 
             def draw() -> tuple[int, ...]:
-                return (rng.randint(0, knobs.factorial_max),)
+                return (rint(rng, 0, knobs.factorial_max),)
 
             edges: list[tuple[int, ...]] = [(0,), (1,), (2,)]
         elif problem == "fib":
@@ -250,7 +262,7 @@ class Recursion(Family):
             what = f"the {n}-th Fibonacci number (fib(0) = 0, fib(1) = 1), computed recursively"
 
             def draw() -> tuple[int, ...]:
-                return (rng.randint(0, knobs.fib_max),)
+                return (rint(rng, 0, knobs.fib_max),)
 
             edges = [(0,), (1,), (2,)]
         elif problem == "power":
@@ -267,11 +279,11 @@ class Recursion(Family):
             what = f"{a} raised to the power {b} (with {b} >= 0), computed recursively"
 
             def draw() -> tuple[int, ...]:
-                return (rng.randint(0, knobs.power_base_max), rng.randint(0, knobs.power_exp_max))
+                return (rint(rng, 0, knobs.power_base_max), rint(rng, 0, knobs.power_exp_max))
 
             edges = [
-                (rng.randint(1, knobs.power_base_max), 0),
-                (0, rng.randint(1, knobs.power_exp_max)),
+                (rint(rng, 1, knobs.power_base_max), 0),
+                (0, rint(rng, 1, knobs.power_exp_max)),
                 (1, 3),
             ]
         elif problem == "sum_digits":
@@ -293,7 +305,7 @@ class Recursion(Family):
             what = f"the sum 0 + 1 + ... + {n} (for {n} >= 0), computed recursively"
 
             def draw() -> tuple[int, ...]:
-                return (rng.randint(0, knobs.sum_to_max),)
+                return (rint(rng, 0, knobs.sum_to_max),)
 
             edges = [(0,), (1,)]
         else:
@@ -304,9 +316,9 @@ class Recursion(Family):
             what = f"the greatest common divisor of {a} and {b} (non-negative), by Euclid's recursion"
 
             def draw() -> tuple[int, ...]:
-                return (rng.randint(0, knobs.gcd_max), rng.randint(0, knobs.gcd_max))
+                return (rint(rng, 0, knobs.gcd_max), rint(rng, 0, knobs.gcd_max))
 
-            x = rng.randint(1, knobs.gcd_max)
+            x = rint(rng, 1, knobs.gcd_max)
             edges = [(x, 0), (0, x), (x, x), (1, x)]
         defs = [def_(fname, params, body)]
         tests = distinct_inputs(rng, draw, edges)
@@ -317,11 +329,11 @@ class Recursion(Family):
             args,
             tests,
             instruction(rng, fname, params, what),
-            {"arg_max": max(args), "problem": knobs.problems.index(problem)},
+            {"arg_max": max(args), "problem": get_args(Problem).index(problem)},
         )
 
 
 def _log_uniform(rng: random.Random, high: int) -> int:
     """A value in [0, high] whose number of digits is uniform."""
-    digits = rng.randint(1, len(str(high)))
-    return rng.randint(0 if digits == 1 else 10 ** (digits - 1), min(high, 10**digits - 1))
+    digits = rint(rng, 1, len(str(high)))
+    return rint(rng, 0 if digits == 1 else 10 ** (digits - 1), min(high, 10**digits - 1))

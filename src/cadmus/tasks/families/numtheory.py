@@ -24,6 +24,7 @@ from cadmus.tasks.families._common import (
     assign,
     c,
     call,
+    choose,
     cmp,
     def_,
     distinct_inputs,
@@ -38,6 +39,7 @@ from cadmus.tasks.families._common import (
     mul,
     picker,
     ret,
+    rint,
     v,
     while_,
 )
@@ -62,9 +64,9 @@ class RangeKnobs(FunctionKnobs):
     def draw(self, rng: random.Random) -> int:
         lo, hi = self.min_value, self.max_value
         if not self.log_uniform or hi < 10:
-            return rng.randint(lo, hi)
-        digits = rng.randint(len(str(max(lo, 1))), len(str(hi)))
-        return rng.randint(max(lo, 10 ** (digits - 1) if digits > 1 else 0), min(hi, 10**digits - 1))
+            return rint(rng, lo, hi)
+        digits = rint(rng, len(str(max(lo, 1))), len(str(hi)))
+        return rint(rng, max(lo, 10 ** (digits - 1) if digits > 1 else 0), min(hi, 10**digits - 1))
 
 
 class _NumberFunction(Family):
@@ -107,11 +109,11 @@ class Gcd(_NumberFunction):
 
         def draw() -> tuple[Arg, ...]:
             if rng.random() < 0.5:  # a shared factor makes the answer interesting
-                g = rng.randint(2, max(2, math.isqrt(knobs.max_value)))
+                g = rint(rng, 2, max(2, math.isqrt(knobs.max_value)))
                 hi = knobs.max_value // g
                 lo = max(1, -(-knobs.min_value // g))
                 if lo < hi:
-                    return (g * rng.randint(lo, hi), g * rng.randint(lo, hi))
+                    return (g * rint(rng, lo, hi), g * rint(rng, lo, hi))
             return (knobs.draw(rng), knobs.draw(rng))
 
         x = max(knobs.draw(rng), 1)
@@ -119,8 +121,9 @@ class Gcd(_NumberFunction):
         edges = [e for e in edges if all(knobs.min_value <= y <= knobs.max_value for y in e)]
         tests = distinct_inputs(rng, draw, edges)
         args = draw()
-        what = rng.choice(
-            (f"the greatest common divisor of {a} and {b}", f"the largest integer dividing both {a} and {b}")
+        what = choose(
+            rng,
+            (f"the greatest common divisor of {a} and {b}", f"the largest integer dividing both {a} and {b}"),
         )
         note = f"Both are non-negative; {fname}(n, 0) is n."
         return function_sample(
@@ -325,7 +328,7 @@ class ModPow(_NumberFunction):
 
     def sample(self, rng: random.Random, knobs: ModPowKnobs) -> Sample:
         names = picker(rng, knobs)
-        fname = function_name(rng, knobs, names, rng.choice(("modpow", "power_mod")))
+        fname = function_name(rng, knobs, names, choose(rng, ("modpow", "power_mod")))
         b, e, m, r = names.picks(4)
         if rng.random() < 0.5:
             odd = cmp(EQ, mod(v(e), c(2)), c(1))
@@ -345,15 +348,15 @@ class ModPow(_NumberFunction):
 
         def draw() -> tuple[Arg, ...]:
             return (
-                rng.randint(0, knobs.base_max),
-                rng.randint(0, knobs.exp_max),
-                rng.randint(knobs.modulus_min, knobs.modulus_max),
+                rint(rng, 0, knobs.base_max),
+                rint(rng, 0, knobs.exp_max),
+                rint(rng, knobs.modulus_min, knobs.modulus_max),
             )
 
-        mm = rng.randint(knobs.modulus_min, knobs.modulus_max)
+        mm = rint(rng, knobs.modulus_min, knobs.modulus_max)
         edges = [
-            (rng.randint(1, knobs.base_max), 0, mm),
-            (0, rng.randint(1, knobs.exp_max), mm),
+            (rint(rng, 1, knobs.base_max), 0, mm),
+            (0, rint(rng, 1, knobs.exp_max), mm),
             (1, knobs.exp_max, mm),
         ]
         tests = distinct_inputs(rng, draw, edges)
@@ -385,7 +388,7 @@ class Collatz(_NumberFunction):
 
     def sample(self, rng: random.Random, knobs: CollatzKnobs) -> Sample:
         names = picker(rng, knobs)
-        fname = function_name(rng, knobs, names, rng.choice(("collatz_steps", "collatz")))
+        fname = function_name(rng, knobs, names, choose(rng, ("collatz_steps", "collatz")))
         n, steps = names.picks(2)
         if rng.random() < 0.5:
             even = cmp(EQ, mod(v(n), c(2)), c(0))
@@ -438,7 +441,7 @@ class DigitSum(_NumberFunction):
 
     def sample(self, rng: random.Random, knobs: DigitsKnobs) -> Sample:
         names = picker(rng, knobs)
-        fname = function_name(rng, knobs, names, rng.choice(("digit_sum", "sum_digits")))
+        fname = function_name(rng, knobs, names, choose(rng, ("digit_sum", "sum_digits")))
         n, s = names.picks(2)
         cond = cmp(GT, v(n), c(0)) if rng.random() < 0.7 else cmp(NE, v(n), c(0))
         defs = [
@@ -475,7 +478,7 @@ class ReverseDigits(_NumberFunction):
 
     def sample(self, rng: random.Random, knobs: DigitsKnobs) -> Sample:
         names = picker(rng, knobs)
-        fname = function_name(rng, knobs, names, rng.choice(("reverse_digits", "reverse_number")))
+        fname = function_name(rng, knobs, names, choose(rng, ("reverse_digits", "reverse_number")))
         n, r = names.picks(2)
         if rng.random() < 0.6:
             step = [assign(r, add(mul(v(r), c(10)), mod(v(n), c(10)))), assign(n, div(v(n), c(10)))]

@@ -1,0 +1,256 @@
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from cadmus.cli import main as cli_main
+from cadmus.train import CheckpointError, ConfigError, config_from_dict, latest_checkpoint, load_config, train
+from cadmus.train.data import Batcher
+from cadmus.train.schedule import lr_multiplier
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def make_dataset(out: Path, n_train: int = 256, n_val: int = 32, seed: int = 0) -> Path:
+    """A small arith-like dataset in the cadmus.data layout (prompt/completion + metadata)."""
+    rng = random.Random(seed)
+    for split, n in (("train", n_train), ("val", n_val)):
+        rows: dict[str, list] = {"prompt": [], "completion": [], "family": [], "n_statements": []}
+        for _ in range(n):
+            a, b = rng.randint(0, 99), rng.randint(0, 99)
+            op = rng.choice("+-")
+            rows["prompt"].append(f"a = {a}\nb = a {op} {b}\nassert b == ")
+            rows["completion"].append(str(a + b if op == "+" else a - b))
+            rows["family"].append("add" if op == "+" else "sub")
+            rows["n_statements"].append(2 if op == "+" else 3)
+        (out / split).mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table(rows), out / split / "shard-00000.parquet")
+    return out
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    return make_dataset(tmp_path_factory.mktemp("ds"))
+
+
+def base_config(dataset: Path, out: Path, **extra) -> dict:
+    raw = {
+        "out_dir": str(out),
+        "threads": 1,
+        "data": {"dataset": str(dataset)},
+        "model": {"preset": "tiny", "n_layer": 2, "n_embd": 64, "n_head": 4, "block_size": 32},
+        "optim": {"lr": 3e-3},
+        "schedule": {"warmup_steps": 2},
+        "batch": {"micro": 8, "accum": 2},
+        "stop": {"max_steps": 10},
+        "eval": {"interval": None, "batches": 2},
+        "checkpoint": {"interval": None},
+        "log": {"interval": 1, "tensorboard": False, "progress": False},
+    }
+    for key, value in extra.items():
+        section, _, name = key.partition("__")
+        if name:
+            raw.setdefault(section, {})[name] = value
+        else:
+            raw[key] = value
+    return raw
+
+
+def losses(run_dir: Path) -> dict[int, float]:
+    out = {}
+    for line in (run_dir / "log.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        if rec["event"] == "train":
+            out[rec["step"]] = rec["loss"]
+    return out
+
+
+# ------------------------------------------------------------------- config
+
+
+def test_config_errors_name_file_and_key(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("optim:\n  lr: 1e-3\n  wat: 1\nstop: {max_steps: 5}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert str(err.value) == f"{path}: key 'optim.wat': unknown key"
+    path.write_text("optim: {lr: fast}\nstop: {max_steps: 5}\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert err.value.key == "optim.lr" and str(path) in str(err.value) and "\n" not in str(err.value)
+    path.write_text("stop: {max_steps: 5}\n")
+    cfg = load_config(path, ["optim.lr=2e-3", "model.n_layer=4", "data.where.n_statements=[1, 3]", "compile=true"])
+    assert cfg.optim.lr == 2e-3 and cfg.model.n_layer == 4 and cfg.compile is True
+    assert cfg.data.where == {"n_statements": (1, 3)}
+    with pytest.raises(ConfigError) as err:
+        load_config(path, ["model.n_layers=4"])
+    assert err.value.key == "model.n_layers"
+    with pytest.raises(ConfigError, match="stop"):
+        config_from_dict({"stop": {}})
+    with pytest.raises(ConfigError) as err:
+        config_from_dict({"curriculum": [{"at_step": 5, "data": {"loss_on": "all"}}]})
+    assert err.value.key == "curriculum.0"
+
+
+def test_cli_bad_config_exits_2(tmp_path, capsys):
+    path = tmp_path / "c.yaml"
+    path.write_text("batch: {micro: -1}\n")
+    assert cli_main(["train", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "batch.micro" in err and str(path) in err
+
+
+def test_bundled_configs_validate():
+    for path in sorted((ROOT / "configs" / "train").glob("*.yaml")):
+        load_config(path)
+
+
+def test_schedules():
+    assert lr_multiplier("cosine", 0, 0.0, 10, 0.1, 0.2) == pytest.approx(0.1)
+    assert lr_multiplier("cosine", 10, 0.0, 10, 0.1, 0.2) == pytest.approx(1.0)
+    assert lr_multiplier("cosine", 50, 1.0, 10, 0.1, 0.2) == pytest.approx(0.1)
+    assert lr_multiplier("wsd", 50, 0.7, 10, 0.0, 0.2) == pytest.approx(1.0)
+    assert lr_multiplier("wsd", 50, 0.9, 10, 0.0, 0.2) == pytest.approx(0.5)
+
+
+# --------------------------------------------------------------------- data
+
+
+def test_batches_rows_and_windows():
+    # Two examples: <bos>=1 p p <sep>=3 c c <eos>=2 ; mask on completion + eos.
+    tokens = np.array([1, 5, 6, 3, 7, 8, 2, 1, 5, 3, 9, 2], dtype=np.uint16)
+    mask = np.array([0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1], dtype=np.uint8)
+    offsets = np.array([0, 7, 12])
+
+    class Split:
+        pass
+
+    split = Split()
+    split.tokens, split.mask, split.offsets = tokens, mask, offsets
+    rows = Batcher(split, batching="rows", block_size=16, micro=2, pad_id=0, shuffle=False)
+    b = rows.micro_batch(0)
+    assert b.x.tolist() == [[1, 5, 6, 3, 7, 8], [1, 5, 3, 9, 0, 0]]
+    assert b.y.tolist() == [[-1, -1, -1, 7, 8, 2], [-1, -1, 9, 2, -1, -1]]
+    assert b.n_loss == 5
+    every = Batcher(split, batching="rows", block_size=16, micro=1, pad_id=0, shuffle=False, loss_on="all")
+    assert every.micro_batch(1).y.tolist() == [[5, 3, 9, 2]]
+    win = Batcher(split, batching="windows", block_size=4, micro=2, pad_id=0, shuffle=False, loss_on="all")
+    assert win.n_items == 2
+    w = win.micro_batch(0)
+    assert w.x.tolist() == [[1, 5, 6, 3], [7, 8, 2, 1]]
+    assert w.y.tolist() == [[5, 6, 3, 7], [8, 2, 1, 5]]
+    # Shuffled order: a permutation per epoch, fixed by the seed.
+    a = Batcher(split, batching="rows", block_size=16, micro=1, pad_id=0, seed=3)
+    c = Batcher(split, batching="rows", block_size=16, micro=1, pad_id=0, seed=3)
+    assert [a._item(k) for k in range(8)] == [c._item(k) for k in range(8)]
+    assert sorted(a._item(k) for k in range(2)) == [0, 1]
+
+
+# -------------------------------------------------------------------- train
+
+
+def test_resume_gives_the_same_losses(dataset, tmp_path):
+    extra = dict(model__dropout=0.1, stop__max_steps=10, checkpoint__interval=4)
+    straight = train(config_from_dict(base_config(dataset, tmp_path / "a", **extra)))
+    expected = losses(straight)
+    assert len(expected) == 10
+
+    class Crash(Exception):
+        pass
+
+    def crash(model, step):
+        raise Crash(step)
+
+    broken = base_config(dataset, tmp_path / "b", eval__interval=6, **extra)
+    with pytest.raises(Crash):
+        train(config_from_dict(broken), on_eval=crash)  # dies at step 6, last checkpoint at 4
+    assert latest_checkpoint(tmp_path / "b" / "checkpoints").name == "step-00000004"
+    assert max(losses(tmp_path / "b")) == 6
+    broken["resume"] = True
+    broken["eval"]["interval"] = None
+    resumed = losses(train(config_from_dict(broken)))
+    assert resumed == expected  # bitwise: same floats
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["step"] == 10
+
+
+def test_truncated_checkpoint_is_reported(dataset, tmp_path):
+    raw = base_config(dataset, tmp_path / "r", stop__max_steps=2)
+    train(config_from_dict(raw))
+    ckpt = latest_checkpoint(tmp_path / "r" / "checkpoints")
+    target = ckpt / "trainer.pt"
+    target.write_bytes(target.read_bytes()[:100])
+    raw["resume"] = True
+    with pytest.raises(CheckpointError) as err:
+        train(config_from_dict(raw))
+    assert str(target) in str(err.value) and "truncated" in str(err.value)
+    weights = ckpt / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    (ckpt / "manifest.json").write_text(
+        json.dumps({"step": 2, "files": {"model.safetensors": {"bytes": len(data), "sha256": "0" * 64}}})
+    )
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        train(config_from_dict(raw))
+
+
+def test_loss_falls_and_curriculum_switches(dataset, tmp_path):
+    raw = base_config(
+        dataset,
+        tmp_path / "c",
+        stop__max_steps=12,
+        eval__interval=6,
+        curriculum=[{"at_step": 6, "data": {"where": {"n_statements": [2, 2]}}}],
+        log={"interval": 1, "tensorboard": True, "progress": False},
+    )
+    run = train(config_from_dict(raw), on_eval=lambda model, step: {"quick_acc": 0.5})
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    train_recs = [r for r in records if r["event"] == "train"]
+    assert train_recs[-1]["loss"] < train_recs[0]["loss"]
+    assert {r["stage"] for r in train_recs} == {0, 1}
+    evals = [r for r in records if r["event"] == "eval"]
+    assert evals and all("val_loss" in r and r["quick_acc"] == 0.5 for r in evals)
+    assert all(r["tokens_per_s"] > 0 and r["mfu"] > 0 for r in train_recs)
+    assert list((run / "tensorboard").iterdir())
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["device_hours"] > 0 and summary["cost"] == 0.0
+
+
+def test_windows_batching_and_muon(dataset, tmp_path):
+    raw = base_config(dataset, tmp_path / "w", stop__max_steps=3, optim={"name": "muon", "lr": 3e-3})
+    raw["data"].update(batching="windows", loss_on="all")
+    run = train(config_from_dict(raw))
+    assert len(losses(run)) == 3
+
+
+def test_torchrun_two_processes_match_one(dataset, tmp_path):
+    """2 gloo processes x accum 1 follow 1 process x accum 2 (same global batch of 16)."""
+    steps = 6
+    one = base_config(dataset, tmp_path / "one", stop__max_steps=steps)
+    single = losses(train(config_from_dict(one)))
+    two = base_config(dataset, tmp_path / "two", stop__max_steps=steps)
+    two["batch"]["accum"] = 1
+    cfg_path = tmp_path / "two.json"
+    cfg_path.write_text(json.dumps(two))
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import json, sys\n"
+        "from cadmus.train import config_from_dict, train\n"
+        "train(config_from_dict(json.load(open(sys.argv[1]))))\n"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533"]
+    result = subprocess.run([*cmd, str(script), str(cfg_path)], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    double = losses(tmp_path / "two")
+    assert sorted(double) == sorted(single) == list(range(1, steps + 1))
+    for step in single:
+        assert double[step] == pytest.approx(single[step], rel=1e-4), step
