@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # dependency can pull a multi-GB CUDA wheel.
 TORCH ?= torch==2.13.0
 
-.PHONY: install demo test lint format docs bench bench-vm bench-lang bench-data bench-train bench-eval clean
+.PHONY: install demo test lint format docs bench bench-vm bench-lang bench-data bench-tokenizer bench-train bench-eval clean
 
 install: $(STAMP)
 
@@ -44,13 +44,16 @@ bench-lang: install
 bench-data: install
 	$(BIN)/python benchmarks/bench_data.py
 
+bench-tokenizer: install
+	$(BIN)/python benchmarks/bench_tokenizer.py
+
 bench-train: install
 	$(BIN)/python benchmarks/bench_train.py
 
 bench-eval: install
 	$(BIN)/python benchmarks/bench_eval.py
 
-bench: bench-vm bench-lang bench-data bench-train bench-eval
+bench: bench-vm bench-lang bench-data bench-tokenizer bench-train bench-eval
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

@@ -243,3 +243,18 @@ def test_long_flat_chains_are_fine() -> None:
     text = "x = " + " + ".join(["1"] * 3000) + "\n"
     m = parse(text)
     assert isinstance(m.body[0].value, A.BinOp)
+
+
+def test_long_elif_chains() -> None:
+    n = 150
+    lines = ["x = read()\n", "if x == 0:\n    y = 0\n"]
+    lines += [f"elif x == {i}:\n    y = {i}\n" for i in range(1, n)]
+    lines.append("else:\n    y = -1\n")
+    text = "".join(lines)
+    m = parse(text)
+    assert to_dsl(m) == text
+    node, depth = m.body[1], 0
+    while node.orelse and isinstance(node.orelse[0], A.If):
+        assert (node.line, node.col) == (2 + 2 * depth, 1)
+        node, depth = node.orelse[0], depth + 1
+    assert depth == n - 1 and node.orelse == (A.Assign(N("y"), A.Unary(A.UnaryKind.NEG, Num(1))),)

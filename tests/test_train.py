@@ -86,7 +86,9 @@ def test_config_errors_name_file_and_key(tmp_path):
         load_config(path)
     assert err.value.key == "optim.lr" and str(path) in str(err.value) and "\n" not in str(err.value)
     path.write_text("stop: {max_steps: 5}\n")
-    cfg = load_config(path, ["optim.lr=2e-3", "model.n_layer=4", "data.where.n_statements=[1, 3]", "compile=true"])
+    cfg = load_config(
+        path, ["optim.lr=2e-3", "model.n_layer=4", "data.where.n_statements=[1, 3]", "compile=true"]
+    )
     assert cfg.optim.lr == 2e-3 and cfg.model.n_layer == 4 and cfg.compile is True
     assert cfg.data.where == {"n_statements": (1, 3)}
     with pytest.raises(ConfigError) as err:
@@ -248,9 +250,12 @@ def test_torchrun_two_processes_match_one(dataset, tmp_path):
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533"]
-    result = subprocess.run([*cmd, str(script), str(cfg_path)], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [*cmd, str(script), str(cfg_path)], env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     double = losses(tmp_path / "two")
     assert sorted(double) == sorted(single) == list(range(1, steps + 1))
-    for step in single:
-        assert double[step] == pytest.approx(single[step], rel=1e-4), step
+    worst = max(abs(double[s] - single[s]) / abs(single[s]) for s in single)
+    print(f"torchrun 2 x gloo vs 1 process: max relative loss difference {worst:.2e}")
+    assert worst < 1e-4

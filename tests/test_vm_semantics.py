@@ -458,3 +458,28 @@ def test_bad_inputs_are_rejected():
         run(assemble("read"), [2**63])
     with pytest.raises(CadmusError):
         Limits(max_steps=-1)
+
+
+# --- the table's stack effects match the interpreter ------------------------------
+
+
+@pytest.mark.parametrize(
+    "info", [i for i in ISA if i.name not in ("jmp", "jz", "jnz", "call", "ret", "halt")]
+)
+def test_stack_effect_in_the_table_matches_the_interpreter(info):
+    """verify() trusts the table's pops/pushes, and the interpreter trusts
+    verify(), so the two must agree exactly for every instruction."""
+    from cadmus.vm.machine import _decode, _exec, _Machine
+
+    args = {"pick": (1,), "print": (2,), "enter": (2,), "incl": (0, 1)}.get(info.name)
+    if args is None:
+        args = (1,) * len(info.operands)
+    pops = args[0] if info.name == "print" else info.pops
+    # an array handle, then small values that suit every instruction (index 1, size 2)
+    prefix = "enter 2\npush 3\nnewarr\n" + ("push 5\npush 1\n" if info.name == "mstore" else "push 1\n" * 2)
+    text = prefix + f"{info.name} {' '.join(map(str, args))}\nhalt"
+    program = assemble(text)
+    m = _Machine(_decode(program), (5,), Limits())
+    _exec(m, 1000)
+    assert m.halted, info.name
+    assert len(m.st) == 3 - pops + info.pushes, info.name

@@ -17,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("config", metavar="CONFIG.yaml")
     p.add_argument("--out", required=True, metavar="DIR", help="dataset folder")
     p.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
-    p.add_argument("--shard", default=None, metavar="i/n", help="build only shards whose number is i modulo n")
+    p.add_argument(
+        "--shard", default=None, metavar="i/n", help="build only shards whose number is i modulo n"
+    )
     p.add_argument("--no-card", action="store_true", help="skip the dataset card and plots")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_build)

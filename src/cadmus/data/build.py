@@ -126,7 +126,9 @@ def _writer(path: Path) -> pq.ParquetWriter:
     )
 
 
-def build_shard(plan: Plan, task: ShardTask, out: Path, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def build_shard(
+    plan: Plan, task: ShardTask, out: Path, progress: Callable[[int], None] | None = None
+) -> dict[str, Any]:
     """Generate, verify and write one shard; return its sidecar record."""
     path = task.path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -301,7 +303,9 @@ def build_dataset(
     if progress and todo:
         from tqdm import tqdm
 
-        bar = tqdm(total=sum(t.stop - t.start for t in todo), unit="ex", file=sys.stderr, desc=plan.config.name)
+        bar = tqdm(
+            total=sum(t.stop - t.start for t in todo), unit="ex", file=sys.stderr, desc=plan.config.name
+        )
     try:
         if workers == 1 or len(todo) <= 1:
             for t in todo:

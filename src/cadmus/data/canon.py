@@ -110,8 +110,19 @@ def canonical_form(nodes: Iterable[Any], *, rename: bool = True) -> str:
 
 def program_key(nodes: Iterable[Any], *, rename: bool = True) -> int:
     """An unsigned 64-bit hash of the canonical form (what dedup compares)."""
-    text = canonical_form(nodes, rename=rename)
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+    return key_and_max_const(nodes, rename=rename)[0]
+
+
+def key_and_max_const(nodes: Iterable[Any], *, rename: bool = True) -> tuple[int, int]:
+    """`program_key` and the largest integer literal of the program, in one walk."""
+    out: list[str] = []
+    namer = _Namer(rename)
+    for node in nodes:
+        _walk(node, out, namer)
+    text = " ".join(out)
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    biggest = max((int(t) for t in out if t.isdigit()), default=0)
+    return int.from_bytes(digest, "little"), biggest
 
 
 # ---- renaming ----------------------------------------------------------------

@@ -33,7 +33,9 @@ def _split_frame(out: Path, info: dict[str, Any]) -> Any:
         table = table.drop_columns(["prompt", "completion"]).append_column("length", length)
         frames.append(table.to_pandas())
     if not frames:
-        return pd.DataFrame(columns=["family", "format", "n_statements", "depth", "max_abs", "steps", "length"])
+        return pd.DataFrame(
+            columns=["family", "format", "n_statements", "depth", "max_abs", "steps", "length"]
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -97,7 +99,7 @@ def write_card(out: Path, manifest: dict[str, Any]) -> Path:
         f"Built by Cadmus {manifest['cadmus_version']} from config `{manifest['config_sha256'][:12]}` "
         f"(seed {manifest['seed']}). Every example was verified on the VM by its format's judge; "
         "formats and judges are documented in Cadmus's `docs/data.md`. Load with "
-        "`datasets.load_dataset(\"parquet\", data_files={\"train\": \"train/*.parquet\", ...})` or pandas.",
+        '`datasets.load_dataset("parquet", data_files={"train": "train/*.parquet", ...})` or pandas.',
         "",
         "## Splits",
         "",
@@ -112,7 +114,8 @@ def write_card(out: Path, manifest: dict[str, Any]) -> Path:
                 len(info["shards"]),
                 sum(sum(r.values()) for r in info["rejections"].values()),
                 manifest["leakage"]["overlap_with_train"].get(name, "-"),
-                info["description"] or ", ".join(info["mixture"][:4]) + (" ..." if len(info["mixture"]) > 4 else ""),
+                info["description"]
+                or ", ".join(info["mixture"][:4]) + (" ..." if len(info["mixture"]) > 4 else ""),
             ]
         )
     lines += [
@@ -129,9 +132,14 @@ def write_card(out: Path, manifest: dict[str, Any]) -> Path:
             if o.get("names"):
                 detail.append(f"names from pool `{o['names']}`")
             if o.get("mixture"):
-                detail.append("own mixture " + ", ".join(f"{m['family']}/{m.get('format') or m.get('formats')}" for m in o["mixture"]))
+                detail.append(
+                    "own mixture "
+                    + ", ".join(f"{m['family']}/{m.get('format') or m.get('formats')}" for m in o["mixture"])
+                )
             if o.get("renamed"):
-                detail.append(f"the programs of `{o['renamed']['of']}` with variables renamed from `{o['renamed']['names']}`")
+                detail.append(
+                    f"the programs of `{o['renamed']['of']}` with variables renamed from `{o['renamed']['names']}`"
+                )
             lines.append(f"- `{o['name']}` ({o['size']}): " + "; ".join(detail))
         lines.append("")
     lines += ["## Families and formats (examples per split)", ""]
@@ -142,7 +150,10 @@ def write_card(out: Path, manifest: dict[str, Any]) -> Path:
     lines += [
         _table(
             ["family", "format", *split_names],
-            [[fam, fmt, *(manifest["splits"][s]["counts"].get(fam, {}).get(fmt, 0) for s in split_names)] for fam, fmt in pairs],
+            [
+                [fam, fmt, *(manifest["splits"][s]["counts"].get(fam, {}).get(fmt, 0) for s in split_names)]
+                for fam, fmt in pairs
+            ],
         ),
         "",
     ]

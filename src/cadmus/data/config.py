@@ -316,7 +316,9 @@ def resolve(config: DataConfig, *, file: str | None = None) -> Plan:
     """Check the config against the registry and expand it into per-split plans."""
     train_choices = _choices(config.mixture, "mixture", file)
     regions = _regions(config.dedup.holdout, config.splits.val is not None)
-    splits: list[SplitPlan] = [SplitPlan("train", config.splits.train.size, "train", train_choices, regions["train"])]
+    splits: list[SplitPlan] = [
+        SplitPlan("train", config.splits.train.size, "train", train_choices, regions["train"])
+    ]
     if config.splits.val is not None:
         splits.append(SplitPlan("val", config.splits.val.size, "id", train_choices, regions["val"]))
     splits.append(SplitPlan("test", config.splits.test.size, "id", train_choices, regions["test"]))
@@ -372,7 +374,9 @@ def resolve(config: DataConfig, *, file: str | None = None) -> Plan:
                             f"{key}.mixture.{j}",
                             file,
                         )
-        splits.append(SplitPlan(ood.name, ood.size, "ood", choices, regions["ood"], description=ood.description))
+        splits.append(
+            SplitPlan(ood.name, ood.size, "ood", choices, regions["ood"], description=ood.description)
+        )
     return Plan(config, tuple(splits), config_fingerprint(config), file)
 
 

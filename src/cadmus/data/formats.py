@@ -20,7 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from cadmus.lang import ast as A
-from cadmus.lang.ast import Assert, Compare, CmpKind, FuncDef, Module, Print, num
+from cadmus.lang.ast import Assert, CmpKind, Compare, FuncDef, Module, Print, num
 
 OUTPUT_SEPARATOR = "# output:\n"
 TRACE_SEPARATOR = "# trace:\n"
@@ -30,7 +30,7 @@ MAX_TRACE_LINES = 200  # trace: longer executions are not made into trace exampl
 FORMATS = ("complete", "complete_stmt", "output", "synthesize", "instruct", "trace")
 
 
-class Reject(Exception):  # noqa: N818  (a control-flow signal, not an error)
+class Reject(Exception):
     """A sample that cannot become an example of this format (counted, then retried)."""
 
     def __init__(self, reason: str, message: str = "") -> None:
@@ -82,7 +82,19 @@ def _reject_verdict(verdict: Any) -> Reject:
 
 
 def _run_values(module: Module) -> Any:
-    verdict = _check(module)
+    """Run a program built to read values off (not a verification): compile and run it.
+
+    The semantic pass is left to the verification run of the completed
+    program, which goes through `check` like any judge.
+    """
+    lang = _lang()
+    from cadmus.vm import run
+
+    try:
+        compiled = lang.compile_program(module)
+    except lang.LangError as err:
+        raise Reject("semantic_error", err.message) from None
+    verdict = lang.judge_run(compiled, run(compiled.program))
     if not verdict.ok:
         raise _reject_verdict(verdict)
     return verdict
@@ -90,7 +102,7 @@ def _run_values(module: Module) -> Any:
 
 def _answer_value(sample: Any) -> tuple[int, Any]:
     """The answer's value, from running body + print(answer) on the VM."""
-    verdict = _run_values(Module(tuple(sample.body) + (Print((sample.answer,)),)))
+    verdict = _run_values(Module((*tuple(sample.body), Print((sample.answer,)))))
     last = verdict.outputs[-1]
     if len(last) != 1:
         raise Reject("not_applicable", "the answer is not one integer")
@@ -113,7 +125,7 @@ def _final_assert(answer: A.Expr, value: int) -> Assert:
 
 def build_complete(sample: Any) -> Built:
     value, _ = _answer_value(sample)
-    module = Module(tuple(sample.body) + (_final_assert(sample.answer, value),))
+    module = Module((*tuple(sample.body), _final_assert(sample.answer, value)))
     text = _to_dsl(module)
     completion = _to_dsl(num(value)) + "\n"
     if not text.endswith(completion):
@@ -198,7 +210,11 @@ def judge_complete_stmt(prompt: str, answer: str, info: dict[str, Any]) -> Any:
     ref = _parse_cached(prompt)
     hidden = _parse_cached(check_text).body
     n = len(ref.body)
-    if len(module.body) != n + 1 + len(hidden) or module.body[:n] != ref.body or module.body[n + 1 :] != hidden:
+    if (
+        len(module.body) != n + 1 + len(hidden)
+        or module.body[:n] != ref.body
+        or module.body[n + 1 :] != hidden
+    ):
         return _verdict("parse_error", "the answer must be exactly one statement")
     return _check(module)
 
@@ -207,13 +223,15 @@ def judge_complete_stmt(prompt: str, answer: str, info: dict[str, Any]) -> Any:
 
 
 def build_output(sample: Any) -> Built:
-    module = Module(tuple(sample.body) + (Print((sample.answer,)),))
+    module = Module((*tuple(sample.body), Print((sample.answer,))))
     # The judge runs the prompt's program and compares what it prints with the
     # answer; the completion is defined as that output, so this one run is the
     # judge's own computation and proves the program true.
     verdict = _run_values(module)
     values = tuple(v for line in verdict.outputs for v in line)
-    return Built(_to_dsl(module) + OUTPUT_SEPARATOR, verdict.output_text + "\n", {}, verdict.steps, values, module)
+    return Built(
+        _to_dsl(module) + OUTPUT_SEPARATOR, verdict.output_text + "\n", {}, verdict.steps, values, module
+    )
 
 
 def normalize_output(text: str) -> str:
@@ -248,7 +266,9 @@ def judge_output(prompt: str, answer: str, info: dict[str, Any]) -> Any:
 # ---- synthesize and instruct -----------------------------------------------------------------
 
 
-def _function_parts(sample: Any, min_tests: int) -> tuple[tuple[FuncDef, ...], FuncDef, tuple[Assert, ...], Any]:
+def _function_parts(
+    sample: Any, min_tests: int
+) -> tuple[tuple[FuncDef, ...], FuncDef, tuple[Assert, ...], Any]:
     """Helpers, the function under test, and one assert per test input (values from the VM)."""
     name = sample.function
     if not name or len(sample.test_inputs) < min_tests:
@@ -264,7 +284,8 @@ def _function_parts(sample: Any, min_tests: int) -> tuple[tuple[FuncDef, ...], F
     if len(verdict.outputs) != len(calls) or any(len(line) != 1 for line in verdict.outputs):
         raise Reject("not_applicable", "the function prints while it runs")
     asserts = tuple(
-        Assert(Compare(CmpKind.EQ, call, num(line[0]))) for call, line in zip(calls, verdict.outputs, strict=True)
+        Assert(Compare(CmpKind.EQ, call, num(line[0])))
+        for call, line in zip(calls, verdict.outputs, strict=True)
     )
     return helpers, target, asserts, verdict
 
@@ -317,11 +338,7 @@ def judge_function(prompt: str, answer: str, info: dict[str, Any]) -> Any:
     ref_tests = _parse_cached(tests).body
     n = int(info.get("helpers", 0))
     body = module.body
-    if (
-        len(body) != n + 1 + len(ref_tests)
-        or not isinstance(body[n], FuncDef)
-        or body[n + 1 :] != ref_tests
-    ):
+    if len(body) != n + 1 + len(ref_tests) or not isinstance(body[n], FuncDef) or body[n + 1 :] != ref_tests:
         return _verdict("parse_error", "the answer must be the function's body only")
     return _check(module)
 
@@ -413,7 +430,7 @@ def _trace_of(module: Module) -> tuple[str, Any]:
 
 
 def build_trace(sample: Any) -> Built:
-    module = Module(tuple(sample.body) + (Print((sample.answer,)),))
+    module = Module((*tuple(sample.body), Print((sample.answer,))))
     if _has_arrays_or_functions(module):
         raise Reject("not_applicable", "trace examples hold programs without functions or arrays")
     # The source map needs line numbers: trace the program parsed from its own
@@ -440,7 +457,8 @@ def judge_trace(prompt: str, answer: str, info: dict[str, Any]) -> Any:
     if expected != got:
         exp_lines, got_lines = expected.split("\n"), got.split("\n")
         k = next(
-            (i for i, (a, b) in enumerate(zip(exp_lines, got_lines)) if a != b), min(len(exp_lines), len(got_lines))
+            (i for i, (a, b) in enumerate(zip(exp_lines, got_lines)) if a != b),
+            min(len(exp_lines), len(got_lines)),
         )
         want = exp_lines[k] if k < len(exp_lines) else "<end>"
         have = got_lines[k] if k < len(got_lines) else "<end>"

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadmus.data.canon import functions_of, program_key, rename, variables_of
+from cadmus.data.canon import functions_of, key_and_max_const, rename, variables_of
 from cadmus.data.config import Choice, Plan, SplitPlan
 from cadmus.data.formats import Built, Reject, build
 from cadmus.errors import CadmusError
@@ -99,6 +99,7 @@ class Accepted:
     sample: Any
     built: Built
     key: int
+    max_const: int
 
 
 class _Chooser:
@@ -116,8 +117,8 @@ class _Chooser:
         return self.choices[min(i, len(self.choices) - 1)]
 
 
-def _key(sample: Any, canonical: bool) -> int:
-    return program_key((*sample.body, sample.answer), rename=canonical)
+def _key(sample: Any, canonical: bool) -> tuple[int, int]:
+    return key_and_max_const((*sample.body, sample.answer), rename=canonical)
 
 
 def generate(
@@ -153,7 +154,7 @@ def generate(
                 stats.rejections[fam]["sample_error"] += 1
                 last.append(f"{fam}: {err}")
                 continue
-            key = _key(sample, canonical)
+            key, max_const = _key(sample, canonical)
             if not lo <= key < hi:
                 stats.outside_region[fam] += 1
                 continue
@@ -169,7 +170,7 @@ def generate(
             if seen is not None:
                 seen.add(key)
             stats.counts[(fam, choice.format)] += 1
-            yield Accepted(index, seed, choice, sample, built, key)
+            yield Accepted(index, seed, choice, sample, built, key, max_const)
             break
         else:
             why = "; ".join(last[-3:]) or "every program fell outside the split's region or repeated one"
@@ -195,7 +196,7 @@ def _generate_renamed(
             stats.rejections[fam][getattr(err, "reason", "rename_failed")] += 1
             continue
         stats.counts[(fam, acc.choice.format)] += 1
-        yield Accepted(acc.index, acc.seed, acc.choice, sample, built, acc.key)
+        yield Accepted(acc.index, acc.seed, acc.choice, sample, built, acc.key, acc.max_const)
 
 
 def rename_sample(sample: Any, rng: random.Random, pool: str) -> Any:
@@ -208,7 +209,9 @@ def rename_sample(sample: Any, rng: random.Random, pool: str) -> Any:
     mapping = {name: picker.pick() for name in old}
     instruction = sample.instruction
     if instruction:
-        pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(mapping, key=len, reverse=True))) + r")\b")
+        pattern = re.compile(
+            r"\b(" + "|".join(map(re.escape, sorted(mapping, key=len, reverse=True))) + r")\b"
+        )
         instruction = pattern.sub(lambda m: mapping[m.group(1)], instruction) if mapping else instruction
     return dataclasses.replace(
         sample,
@@ -222,36 +225,63 @@ def rename_sample(sample: Any, rng: random.Random, pool: str) -> Any:
 # ---- rows ---------------------------------------------------------------------------
 
 
-def _count_statements(body: tuple[Any, ...]) -> tuple[int, int]:
-    """Statements (recursively) and block nesting depth of a body."""
+def _expr_depth(expr: Any) -> int:
+    """Operators nested inside operators (a constant or a name is 0)."""
+    cls = type(expr)
+    if cls is A.BinOp or cls is A.Compare or cls is A.BoolOp:
+        return 1 + max(_expr_depth(expr.left), _expr_depth(expr.right))
+    if cls is A.Unary:
+        return _expr_depth(expr.operand) + (0 if type(expr.operand) is A.Num else 1)
+    if cls is A.Call or cls is A.ArrayLit:
+        items = expr.args if cls is A.Call else expr.elts
+        return max((_expr_depth(a) for a in items), default=0)
+    if cls is A.Index:
+        return max(_expr_depth(expr.array), _expr_depth(expr.index))
+    return 0
+
+
+_STMT_EXPRS = {
+    A.Assign: ("value",),
+    A.AugAssign: ("value",),
+    A.If: ("cond",),
+    A.While: ("cond",),
+    A.For: ("start", "stop", "step"),
+    A.Return: ("value",),
+    A.Assert: ("test",),
+    A.ExprStmt: ("value",),
+}
+
+
+def count_statements(body: tuple[Any, ...]) -> tuple[int, int]:
+    """Statements (recursively) and nesting depth of a body.
+
+    Depth is the larger of block nesting (a loop in a loop is 2) and
+    expression nesting (`a + b * c` is 2), so it means something for
+    straight-line code too.
+    """
     n, depth = 0, 0
     for stmt in body:
         n += 1
-        inner: list[tuple[Any, ...]] = []
-        if isinstance(stmt, (A.If,)):
-            inner = [stmt.body, stmt.orelse]
-        elif isinstance(stmt, (A.While, A.For, A.FuncDef)):
-            inner = [stmt.body]
-        for block in inner:
+        cls = type(stmt)
+        for name in _STMT_EXPRS.get(cls, ()):
+            value = getattr(stmt, name)
+            if value is not None:
+                depth = max(depth, _expr_depth(value))
+        if cls is A.Print:
+            depth = max(depth, *(_expr_depth(a) for a in stmt.args), 0)
+        blocks = (
+            (stmt.body, stmt.orelse)
+            if cls is A.If
+            else (stmt.body,)
+            if cls in (A.While, A.For, A.FuncDef)
+            else ()
+        )
+        for block in blocks:
             if block:
-                bn, bd = _count_statements(block)
+                bn, bd = count_statements(block)
                 n += bn
-                depth = max(depth, bd + 1)
+                depth = max(depth, bd + (0 if cls is A.FuncDef else 1))
     return n, depth
-
-
-def _max_const(node: Any) -> int:
-    best = 0
-    stack = [node]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, A.Num):
-            best = max(best, x.value)
-        elif isinstance(x, tuple):
-            stack.extend(x)
-        elif isinstance(x, A.Node):
-            stack.extend(getattr(x, s) for s in x.__slots__)
-    return best
 
 
 def _jsonable(value: Any) -> Any:
@@ -270,12 +300,12 @@ def to_row(plan: Plan, split: str, acc: Accepted) -> dict[str, Any]:
     n_statements = features.get("n_statements")
     depth = features.get("depth")
     if n_statements is None or depth is None:
-        n, d = _count_statements(tuple(sample.body))
+        n, d = count_statements(tuple(sample.body))
         n_statements = n if n_statements is None else n_statements
         depth = d if depth is None else depth
     answer_abs = max((abs(v) for v in built.values), default=0)
     max_abs = features.get("max_abs")
-    max_abs = max(int(max_abs), answer_abs) if max_abs is not None else max(_max_const(sample.body), answer_abs)
+    max_abs = max(int(max_abs), answer_abs) if max_abs is not None else max(acc.max_const, answer_abs)
     return {
         "id": f"{plan.config.name}/{split}/{acc.index}",
         "split": split,
@@ -283,7 +313,9 @@ def to_row(plan: Plan, split: str, acc: Accepted) -> dict[str, Any]:
         "format": acc.choice.format,
         "prompt": built.prompt,
         "completion": built.completion,
-        "judge": json.dumps(built.judge_info, sort_keys=True, separators=(",", ":")),
+        "judge": json.dumps(built.judge_info, sort_keys=True, separators=(",", ":"))
+        if built.judge_info
+        else "{}",
         "knobs": acc.choice.knobs_json,
         "seed": acc.seed,
         "index": acc.index,

@@ -60,7 +60,9 @@ def verify_dataset(out: str | Path, *, sample: int = 200, check_hashes: bool = T
                 problems.append(f"{shard['file']}: row {row['id']} says split '{row['split']}'")
             verdict = judge(row["format"], row["prompt"], row["completion"], row["judge"])
             if not verdict.ok:
-                problems.append(f"{shard['file']}: {row['id']} ({row['format']}) judged {verdict.kind}: {verdict}")
+                problems.append(
+                    f"{shard['file']}: {row['id']} ({row['format']}) judged {verdict.kind}: {verdict}"
+                )
     return problems
 
 
@@ -69,7 +71,7 @@ def iter_examples(
     *,
     split: str | None = None,
     family: str | None = None,
-    format: str | None = None,  # noqa: A002  (mirrors the CLI flag)
+    format: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Rows of a built dataset, filtered, one shard at a time."""
     import pyarrow.parquet as pq

@@ -64,7 +64,9 @@ def finalize(plan: Plan, out: Path, tasks: list[ShardTask], *, card: bool = True
     for t in tasks:
         record = shard_done(plan, t, out)
         if record is None:
-            raise DataBuildError(f"shard {t.split}/{t.name} is missing or does not match its sidecar", file=str(out))
+            raise DataBuildError(
+                f"shard {t.split}/{t.name} is missing or does not match its sidecar", file=str(out)
+            )
         records.setdefault(t.split, []).append(record)
     cfg = plan.config
     splits: dict[str, Any] = {}

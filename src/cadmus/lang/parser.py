@@ -140,11 +140,17 @@ class _Parser:
             body.append(self.statement())
         return A.Module(tuple(body), line=1, col=1)
 
-    def block(self, after: str) -> tuple[A.Stmt, ...]:
-        """After the ':' of a compound statement: NEWLINE INDENT statement+ DEDENT."""
-        self.expect(NEWLINE, f"after ':' of {after}")
+    def block(self, keyword: str, line: int) -> tuple[A.Stmt, ...]:
+        """After the ':' of the `keyword` statement on `line`: NEWLINE INDENT statement+ DEDENT."""
+        if self.tok[0] != NEWLINE:
+            raise self.error(
+                f"expected newline after ':' of '{keyword}' on line {line}, found {describe(self.tok)}"
+            )
+        self.advance()
         if self.tok[0] != INDENT:
-            raise self.error(f"expected an indented block after {after}, found {describe(self.tok)}")
+            raise self.error(
+                f"expected an indented block after '{keyword}' on line {line}, found {describe(self.tok)}"
+            )
         self.advance()
         self.enter()
         body = []
@@ -200,28 +206,34 @@ class _Parser:
         start = self.advance()
         cond = self.expr(1)
         self.expect(":", "after if condition")
-        body = self.block(f"'if' on line {start[2]}")
-        return A.If(cond, body, self.else_part(), line=start[2], col=start[3])
-
-    def else_part(self) -> tuple[A.Stmt, ...]:
-        tok = self.tok
-        if tok[0] == "elif":
-            self.advance()
-            cond = self.expr(1)
-            self.expect(":", "after elif condition")
-            body = self.block(f"'elif' on line {tok[2]}")
-            return (A.If(cond, body, self.else_part(), line=tok[2], col=tok[3]),)
-        if tok[0] == "else":
-            self.advance()
-            self.expect(":", "after 'else'")
-            return self.block(f"'else' on line {tok[2]}")
-        return ()
+        body = self.block("if", start[2])
+        # elif chains are read in a loop and nested from the last one back.
+        arms = [(start, cond, body)]
+        orelse: tuple[A.Stmt, ...] = ()
+        while True:
+            tok = self.tok
+            if tok[0] == "elif":
+                self.advance()
+                cond = self.expr(1)
+                self.expect(":", "after elif condition")
+                arms.append((tok, cond, self.block("elif", tok[2])))
+            elif tok[0] == "else":
+                self.advance()
+                self.expect(":", "after 'else'")
+                orelse = self.block("else", tok[2])
+                break
+            else:
+                break
+        for tok, cond, body in reversed(arms):
+            node = A.If(cond, body, orelse, line=tok[2], col=tok[3])
+            orelse = (node,)
+        return node
 
     def while_stmt(self) -> A.While:
         start = self.advance()
         cond = self.expr(1)
         self.expect(":", "after while condition")
-        body = self.block(f"'while' on line {start[2]}")
+        body = self.block("while", start[2])
         return A.While(cond, body, line=start[2], col=start[3])
 
     def for_stmt(self) -> A.For:
@@ -240,7 +252,7 @@ class _Parser:
             raise self.error(f"range() takes 1 to 3 arguments, found {len(args)}", rng)
         self.advance()
         self.expect(":", "after range(...)")
-        body = self.block(f"'for' on line {start[2]}")
+        body = self.block("for", start[2])
         if len(args) == 1:
             begin: A.Expr = A.Num(0, line=rng[2], col=rng[3])
             stop, step = args[0], None
@@ -263,7 +275,7 @@ class _Parser:
                 raise self.error(f"expected ',' or ')' after parameter, found {describe(self.tok)}")
         self.advance()
         self.expect(":", "after function signature")
-        body = self.block(f"'def' on line {start[2]}")
+        body = self.block("def", start[2])
         return A.FuncDef(name, tuple(params), body, line=start[2], col=start[3])
 
     def return_stmt(self) -> A.Return:

@@ -18,7 +18,7 @@ from cadmus.lang.ast import BUILTINS
 from cadmus.lang.lexicon import COMMENT, DSL_BUILTINS, INDENT, KEYWORDS, OPERATORS, PUNCTUATION
 from cadmus.tasks.names import HELDOUT, POOLS
 
-VOCAB_VERSION = 1
+VOCAB_VERSION = 2
 
 PAD, BOS, EOS, SEP = "<pad>", "<bos>", "<eos>", "<sep>"
 SPECIALS = (PAD, BOS, EOS, SEP)
@@ -174,6 +174,11 @@ ENGLISH = (
     "fib",
 )
 
+# Canonical text always puts one space on each side of an infix operator, so
+# `a = 37` is three tokens, not five: shorter sequences train faster and the
+# spaces carry no information.
+SPACED = (*(f" {op} " for op in OPERATORS if op != "~"), ", ")
+
 WORD_RE = re.compile(r"[A-Za-z0-9_]+")
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -185,6 +190,7 @@ CATEGORIES = (
     ("keyword", "DSL keywords (`cadmus.lang.lexicon.KEYWORDS`)"),
     ("builtin", "built-in functions (DSL first, then Python-only ones)"),
     ("operator", "multi-character operators (single-character ones are `char` tokens)"),
+    ("spaced", "an infix operator with the single spaces canonical text puts around it, and `, `"),
     ("english", "frequent English words of task statements"),
     ("identifier", 'names of the identifier pools except `heldout` (identifiers="pools" only)'),
     ("number", 'whole-number tokens 10..bound-1 (numbers="whole" only; 0..9 are `char` tokens)'),
@@ -217,6 +223,7 @@ def build_vocab(
         ("keyword", KEYWORDS),
         ("builtin", (*DSL_BUILTINS, *sorted(n for n in BUILTINS if n not in DSL_BUILTINS))),
         ("operator", tuple(op for op in (*OPERATORS, *PUNCTUATION, COMMENT) if len(op) > 1)),
+        ("spaced", SPACED),
         ("english", tuple(w for w in ENGLISH if w not in every_pool_name)),
     ]
     if identifiers == "pools":
@@ -251,6 +258,8 @@ def categorize(token: str) -> str:
         return "keyword"
     if token in BUILTINS:
         return "builtin"
+    if token in SPACED:
+        return "spaced"
     if not WORD_RE.fullmatch(token):
         return "operator"
     if token in _pool_names():

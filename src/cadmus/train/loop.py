@@ -162,8 +162,8 @@ class DataSources:
         else:
             if data.get("build"):
                 dataset = self.run_dir / "data"
-                if self.rt.main and not (dataset / "manifest.json").exists():
-                    build_dataset(data["build"], dataset)
+                if self.rt.main:
+                    build_dataset(data["build"], dataset)  # resumes / does nothing when already built
             elif data.get("dataset"):
                 dataset = Path(data["dataset"])
             else:
@@ -221,13 +221,10 @@ class DataSources:
 
 
 def build_dataset(data_config: str, out_dir: Path) -> None:
-    """Build a dataset from a data config (cadmus.data) into out_dir."""
-    import cadmus.data as cdata
+    """Build (or finish building) a dataset from a data config (cadmus.data) into out_dir."""
+    from cadmus.data import build_dataset as build
 
-    builder = getattr(cdata, "build", None) or getattr(cdata, "build_dataset", None)
-    if builder is None:
-        raise DataError("cadmus.data has no dataset builder yet; give data.dataset instead", key="data.build")
-    builder(data_config, out_dir)
+    build(data_config, out_dir, workers=1, progress=False)
 
 
 def stage_starts(cfg: TrainConfig) -> list[tuple[int, dict[str, Any]]]:

@@ -214,9 +214,9 @@ def function_name(rng: random.Random, knobs: FunctionKnobs, names: NamePicker, m
 # ---- function-shaped samples -------------------------------------------------
 
 _TEMPLATES = (
-    "Write a function {sig} that returns {what}.",
+    "Write the function {sig} that returns {what}.",
     "Implement {sig} so that it returns {what}.",
-    "Define a function {sig} returning {what}.",
+    "Define {sig}, returning {what}.",
     "Complete the function {sig}: it must return {what}.",
     "Write {sig}, which returns {what}.",
 )

@@ -119,7 +119,7 @@ class ArraySum(_ArrayFunction):
 
     def sample(self, rng: random.Random, knobs: ArrayFunctionKnobs) -> Sample:
         names = picker(rng, knobs)
-        fname = function_name(rng, knobs, names, choose(rng, ("total", "array_sum", "sum_of")))
+        fname = function_name(rng, knobs, names, choose(rng, ("sum_array", "array_sum", "sum_of")))
         xs, s, i = names.picks(3)
         loop = count_loop(
             rng, i, c(0), length(xs), [inc(s, item(xs, v(i)), aug=rng.random() < 0.7)], knobs.loop
@@ -128,7 +128,7 @@ class ArraySum(_ArrayFunction):
         edges = [(e,) for e in _array_edges(knobs, rng)]
         tests = distinct_inputs(rng, lambda: (knobs.values(rng),), edges)
         args = (knobs.values(rng),)
-        what = choose(rng, (f"the sum of the elements of the array {xs}", f"the total of all values in {xs}"))
+        what = choose(rng, (f"the sum of the elements of the array {xs}", f"the sum of all elements in {xs}"))
         return function_sample(
             defs, fname, args, tests, instruction(rng, fname, (xs,), what), {"length": len(args[0])}
         )
@@ -190,9 +190,7 @@ class ArrayArgmax(_ArrayFunction):
         tests = distinct_inputs(rng, lambda: (knobs.values(rng),), edges)
         args = (knobs.values(rng),)
         word = "largest" if kind == "max" else "smallest"
-        what = (
-            f"the index of the {word} element of the non-empty array {xs} (the first one if there are ties)"
-        )
+        what = f"the position of the {word} element of the non-empty array {xs} (the earliest one if there are ties)"
         return function_sample(
             defs, fname, args, tests, instruction(rng, fname, (xs,), what), {"length": len(args[0])}
         )
@@ -282,7 +280,7 @@ class ArraySearch(_ArrayFunction):
             edges.append((e, e[-1]))
         tests = distinct_inputs(rng, draw, edges)
         args = draw()
-        what = f"the index of the first element of {xs} equal to {t}, or -1 if there is none"
+        what = f"the position of the earliest element of {xs} equal to {t}, or -1 if there is none"
         return function_sample(
             defs, fname, args, tests, instruction(rng, fname, (xs, t), what), {"length": len(args[0])}
         )

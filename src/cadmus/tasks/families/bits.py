@@ -210,14 +210,14 @@ class BaseConvert(Family):
                 while_(cmp(GE, v(n), v(b)), [assign(n, div(v(n), v(b))), inc(r, c(1), aug=aug)]),
                 ret(v(r)),
             ]
-            what = f"the number of digits of {n} written in base {b} (0 has one digit)"
+            what = f"the number of digits of {n} written in radix {b} (0 has one digit)"
         elif problem == "digit_sum":
             body = [
                 assign(r, c(0)),
                 while_(cmp(GT, v(n), c(0)), [inc(r, mod(v(n), v(b)), aug=aug), assign(n, div(v(n), v(b)))]),
                 ret(v(r)),
             ]
-            what = f"the sum of the digits of {n} written in base {b}"
+            what = f"the sum of the digits of {n} written in radix {b}"
         elif problem == "to_base":
             p = names.pick()
             body = [
@@ -234,7 +234,7 @@ class BaseConvert(Family):
                 ret(v(r)),
             ]
             what = (
-                f"the digits of {n} in base {b} read as a decimal number (for example 6 in base 2 gives 110)"
+                f"the digits of {n} in radix {b}, read as decimal digits (for example 6 in radix 2 gives 110)"
             )
         else:
             p = names.pick()
@@ -252,8 +252,8 @@ class BaseConvert(Family):
                 ret(v(r)),
             ]
             what = (
-                f"the value of {n} read as a number in base {b}: its decimal digits are base-{b} digits "
-                "(for example 110 in base 2 gives 6)"
+                f"the number that {n} denotes in radix {b}: its decimal digits are the digits in radix {b} "
+                "(for example 110 in radix 2 gives 6)"
             )
         defs = [def_(fname, (n, b), body)]
         bmin, bmax = knobs.base_min, knobs.base_max

@@ -48,7 +48,7 @@ HELPER_NAMES = (
     "combine",
     "compute",
     "apply",
-    "step",
+    "advance",
     "mix",
     "calc",
     "update",
@@ -259,7 +259,7 @@ class Recursion(Family):
                 if_(cmp(LT, v(n), c(2)), [ret(v(n))]),
                 ret(add(rec(sub(v(n), c(1))), rec(sub(v(n), c(2))))),
             ]
-            what = f"the {n}-th Fibonacci number (fib(0) = 0, fib(1) = 1), computed recursively"
+            what = f"the {n}-th Fibonacci number ({fname}(0) = 0, {fname}(1) = 1), computed recursively"
 
             def draw() -> tuple[int, ...]:
                 return (rint(rng, 0, knobs.fib_max),)
@@ -313,7 +313,7 @@ class Recursion(Family):
                 if_(cmp(EQ, v(b), c(0)), [ret(v(a))]),
                 ret(rec(v(b), mod(v(a), v(b)))),
             ]
-            what = f"the greatest common divisor of {a} and {b} (non-negative), by Euclid's recursion"
+            what = f"the greatest common divisor of {a} and {b} (non-negative), by Euclidean recursion"
 
             def draw() -> tuple[int, ...]:
                 return (rint(rng, 0, knobs.gcd_max), rint(rng, 0, knobs.gcd_max))

@@ -125,7 +125,7 @@ class Gcd(_NumberFunction):
             rng,
             (f"the greatest common divisor of {a} and {b}", f"the largest integer dividing both {a} and {b}"),
         )
-        note = f"Both are non-negative; {fname}(n, 0) is n."
+        note = f"Both are non-negative, and {fname}({a}, 0) is {a}."
         return function_sample(
             defs, fname, args, tests, instruction(rng, fname, (a, b), what, note), {"arg_max": max(args)}
         )
@@ -228,7 +228,7 @@ class IsPrime(_NumberFunction):
         edges = [(x,) for x in (0, 1, 2, 3, 4, 9, 25, 97) if knobs.min_value <= x <= knobs.max_value]
         tests = distinct_inputs(rng, draw, edges, n_edges=4)
         args = draw()
-        what = f"1 if {n} is a prime number and 0 otherwise"
+        what = f"1 if {n} is prime and 0 otherwise"
         return function_sample(
             defs, fname, args, tests, instruction(rng, fname, (n,), what), {"arg": args[0]}
         )
@@ -415,8 +415,8 @@ class Collatz(_NumberFunction):
         tests = distinct_inputs(rng, draw, edges, n_edges=2)
         args = draw()
         what = (
-            f"how many steps it takes {n} to reach 1, where a step halves an even number "
-            "and turns an odd number k into 3 * k + 1"
+            f"how many moves it takes {n} to reach 1, where each move halves an even number "
+            "and turns an odd number into three times it plus 1"
         )
         return function_sample(
             defs, fname, args, tests, instruction(rng, fname, (n,), what), {"arg": args[0]}
