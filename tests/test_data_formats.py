@@ -145,9 +145,7 @@ def test_trace_shape_and_judge() -> None:
     sample = Sample(body=body, answer=Name("b"))
     built = build("trace", sample)
     assert built.prompt.endswith("print(b)\n" + TRACE_SEPARATOR)
-    assert built.completion == (
-        "1: a=3\n2: b=7\n3:\n4: a=2\n3:\n4: a=1\n3:\n5: b=8\n6: print 8\n"
-    )
+    assert built.completion == ("1: a=3\n2: b=7\n3:\n4: a=2\n3:\n4: a=1\n3:\n5: b=8\n6: print 8\n")
     assert judge("trace", built.prompt, built.completion, {}).ok
     assert judge("trace", built.prompt, built.completion.rstrip() + "\n\n", {}).ok
     bad = judge("trace", built.prompt, built.completion.replace("b=8", "b=9"), {})

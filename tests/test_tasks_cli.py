@@ -7,6 +7,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from cadmus.tasks import all_families, get_family
 
 
@@ -26,7 +28,7 @@ def test_list_and_show() -> None:
     assert "synthesize" in listed.stdout
 
     shown = cadmus(
-        "show", "arith", "--n", "2", "--seed", "3", "--set", "max_value=500", "--set", "operators=[+, '*']"
+        "show", "arith", "--n", "2", "--seed", "3", "--set", "max_value=500", "--set", "operators=[+, *]"
     )
     assert shown.returncode == 0, shown.stderr
     out = shown.stdout
@@ -34,12 +36,27 @@ def test_list_and_show() -> None:
     assert "max_value (int) = 500 (default 99)" in out
     assert out.count("# answer:") == 2
     again = cadmus(
-        "show", "arith", "--n", "2", "--seed", "3", "--set", "max_value=500", "--set", "operators=[+, '*']"
+        "show", "arith", "--n", "2", "--seed", "3", "--set", "max_value=500", "--set", "operators=[+, *]"
     )
     assert again.stdout == out  # deterministic
 
     gcd = cadmus("show", "gcd", "--n", "1")
     assert gcd.returncode == 0 and "# instruction:" in gcd.stdout and "# tests: gcd(" in gcd.stdout
+
+
+def test_parse_overrides() -> None:
+    from cadmus.tasks import TaskError, parse_overrides
+
+    assert parse_overrides(["max_value=500", "chain=false", "names=heldout"]) == {
+        "max_value": 500,
+        "chain": False,
+        "names": "heldout",
+    }
+    for text in ("operators=[+, -, *]", "operators=+,-,*", "operators=['+', '-', '*']"):
+        assert parse_overrides([text]) == {"operators": ("+", "-", "*")}
+    assert parse_overrides(["operators=[*]"]) == {"operators": ("*",)}
+    with pytest.raises(TaskError):
+        parse_overrides(["novalue"])
 
 
 def test_errors_are_one_line() -> None:

@@ -75,3 +75,12 @@ def test_bad_instructions_and_from_ints():
     p = assemble("push -3\ncall f 2\nf:\nasserteq 4")
     assert Program.from_ints(p.to_ints()) == p
     assert p.to_ints() == [1, -3, 58, 2, 2, 64, 4]
+
+
+def test_programs_pickle_without_their_cache():
+    import pickle
+
+    p = assemble("push 2\nprint 1")
+    run(p)
+    q = pickle.loads(pickle.dumps(p))
+    assert q == p and q._cache is None and run(q).outputs == [(2,)]

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a knob (value read as YAML: 5, true, [+, -]); repeatable",
+        help="override a knob (value read as YAML: 5, true, heldout, [+, -, *]); repeatable",
     )
     p_show.set_defaults(func=_show)
 

@@ -76,7 +76,7 @@ def _plots(out: Path, frame: Any, split: str) -> list[str]:
         ax1.set_ylabel("examples")
         ax1.set_title(f"{split}: {label}")
         data = [frame.loc[frame["family"] == f, metric].to_numpy() + (1 if log else 0) for f in families]
-        ax2.boxplot(data, vert=False, tick_labels=families, showfliers=False)
+        ax2.boxplot(data, orientation="horizontal", tick_labels=families, showfliers=False)
         if log:
             ax2.set_xscale("log")
         ax2.set_title("per family")

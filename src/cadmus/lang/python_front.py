@@ -142,8 +142,13 @@ def from_python(text: str, file: str | None = None) -> Module:
     except ValueError as err:  # e.g. NUL bytes in the source
         raise ParseError(f"Python syntax error: {err}", file=file, line=1, col=1) from None
     translator = _Translator(file, tree)
-    module = translator.module(tree)
-    _KindCheck(translator, module).run()
+    try:
+        module = translator.module(tree)
+        _KindCheck(translator, module).run()
+    except RecursionError:
+        raise UnsupportedPython(
+            f"programs nested this deeply are {_SUFFIX}", file=file, line=1, col=1
+        ) from None
     return module
 
 

@@ -48,7 +48,7 @@ def knob_rows(family: Family) -> list[tuple[str, str, str, str]]:
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """`key=value` strings to a dict; values are read as YAML (`5`, `true`, `[+, -]`)."""
+    """`key=value` strings to a dict; values are read as YAML (`5`, `true`, `[+, -]`, `+,-,*`)."""
     out: dict[str, Any] = {}
     for text in items:
         key, sep, raw = text.partition("=")
@@ -58,11 +58,27 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
-            value = raw
+            value = raw.strip()
+        if isinstance(value, list) and not all(isinstance(x, (int, float, str)) for x in value):
+            value = raw.strip()  # e.g. `-` or `[+, -, *]` read as YAML structure
+        if isinstance(value, str) and ("," in value or value.startswith("[")):
+            # a list written loosely: [+, -, *] or +,-,* (YAML reads * as an alias)
+            inner = value.strip().removeprefix("[").removesuffix("]")
+            value = [_scalar(part) for part in inner.split(",") if part.strip()]
         if isinstance(value, list):
             value = tuple(value)
         out[key] = value
     return out
+
+
+def _scalar(raw: str) -> Any:
+    """YAML's reading of one value, or the stripped text where YAML refuses it."""
+    text = raw.strip()
+    try:
+        value = yaml.safe_load(text) if text else ""
+    except yaml.YAMLError:
+        return text.strip("'\"")
+    return value if isinstance(value, (int, float, str)) else text
 
 
 def samples(family: Family, knobs: Any, n: int, seed: int) -> list[Sample]:

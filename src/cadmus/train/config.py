@@ -73,19 +73,19 @@ class DataSection(Section):
 
 
 class ModelSection(Section):
-    preset: str = Field("tiny", description="a name in cadmus.model.PRESETS")
-    block_size: int | None = None
-    n_layer: int | None = None
-    n_head: int | None = None
-    n_embd: int | None = None
-    mlp: Literal["gelu", "swiglu", "relu2"] | None = None
-    norm: Literal["layernorm", "rmsnorm"] | None = None
-    pos: Literal["rope", "learned", "alibi", "none"] | None = None
-    dropout: float | None = None
-    bias: bool | None = None
-    tie_embeddings: bool | None = None
-    qk_norm: bool | None = None
-    rope_base: float | None = None
+    preset: str = Field("tiny", description="a name in cadmus.model.PRESETS; the keys below override it")
+    block_size: int | None = Field(None, description="context length (longest sequence)")
+    n_layer: int | None = Field(None, description="transformer blocks")
+    n_head: int | None = Field(None, description="attention heads")
+    n_embd: int | None = Field(None, description="width of the residual stream")
+    mlp: Literal["gelu", "swiglu", "relu2"] | None = Field(None, description="MLP type")
+    norm: Literal["layernorm", "rmsnorm"] | None = Field(None, description="normalisation")
+    pos: Literal["rope", "learned", "alibi", "none"] | None = Field(None, description="positional encoding")
+    dropout: float | None = Field(None, description="dropout on embeddings, attention and residual branches")
+    bias: bool | None = Field(None, description="biases in linear layers and LayerNorm")
+    tie_embeddings: bool | None = Field(None, description="lm_head shares the token embedding")
+    qk_norm: bool | None = Field(None, description="RMS-normalise queries and keys")
+    rope_base: float | None = Field(None, description="rotary base frequency")
 
     def overrides(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if k != "preset" and v is not None}
@@ -312,5 +312,8 @@ def schema_rows(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[
         else:
             default = repr(field.default)
         type_name = str(ann).replace("typing.", "").replace("<class '", "").replace("'>", "")
+        if type_name.startswith("Optional[") and type_name.endswith("]"):
+            type_name = type_name[len("Optional[") : -1] + " or null"
+        type_name = type_name.replace(" | None", " or null").replace("Literal", "one of ")
         rows.append((key, type_name, default, field.description or ""))
     return rows

@@ -71,7 +71,7 @@ def isa_markdown() -> str:
         if info.group != group:
             group = info.group
             out.append(f"\n## {group}\n\n| opcode | instruction | stack | meaning |\n|---:|---|---|---|\n")
-        ins = f"`{info.name} {_operands(info)}`".replace(" `", "`") if info.operands else f"`{info.name}`"
+        ins = f"`{info.name} {_operands(info)}`" if info.operands else f"`{info.name}`"
         meaning = info.meaning.replace("|", "\\|")
         out.append(f"| {info.code} | {ins} | {_effect(info)} | {meaning} |\n")
     return "".join(out)

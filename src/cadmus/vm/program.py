@@ -66,6 +66,13 @@ class Program:
                 raise InvalidProgram(f"not an instruction: {ins!r}")
         object.__setattr__(self, "code", code)
 
+    def __getstate__(self) -> tuple[Instr, ...]:
+        return self.code  # the decoded cache is rebuilt on demand, not pickled
+
+    def __setstate__(self, state: tuple[Instr, ...]) -> None:
+        object.__setattr__(self, "code", state)
+        object.__setattr__(self, "_cache", None)
+
     def __len__(self) -> int:
         return len(self.code)
 

@@ -125,6 +125,8 @@ class ExprGen:
         variables: list[tuple[str, int]],
         var_prob: float,
     ) -> tuple[Expr, int]:
+        if forced is not None and isinstance(forced[0], Name):  # no `a - a`: other leaves use other variables
+            variables = [x for x in variables if x[0] != forced[0].id]
         for _ in range(30):
             made = self.tree(depth, forced, variables, var_prob)
             if made is not None:
@@ -152,7 +154,7 @@ class _ArithKnobsBase(ValueKnobs):
         ge=1,
         le=MAX_ABS_LIMIT,
         description="bound on |value| of every intermediate result; operators that would exceed it are "
-        "replaced by another allowed one",
+        "replaced by another allowed one (if none fits, that statement uses constants only)",
     )
 
     def _check_arith(self) -> None:

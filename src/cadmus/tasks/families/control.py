@@ -363,7 +363,9 @@ NestedPattern = Literal["grid", "triangle", "pairs", "while_inner", "table"]
 
 
 class NestedKnobs(Knobs):
+    outer_min: int = Field(2, ge=1, le=50, description="fewest iterations of the outer loop")
     outer_max: int = Field(5, ge=1, le=50, description="most iterations of the outer loop")
+    inner_min: int = Field(2, ge=1, le=50, description="fewest iterations of an inner loop")
     inner_max: int = Field(5, ge=1, le=50, description="most iterations of an inner loop")
     depth_max: int = Field(
         2, ge=2, le=3, description="most loop levels (3 = a loop inside a loop inside a loop)"
@@ -377,6 +379,8 @@ class NestedKnobs(Knobs):
     @model_validator(mode="after")
     def _check(self) -> NestedKnobs:
         check_unique(self, "patterns")
+        check_order(self, "outer_min", "outer_max")
+        check_order(self, "inner_min", "inner_max")
         if self.outer_max * self.inner_max ** (self.depth_max - 1) > 20000:
             raise knob_error("inner_max", "outer_max * inner_max ** (depth_max - 1) must be at most 20000")
         return self
@@ -391,8 +395,8 @@ class NestedLoops(Family):
     def sample(self, rng: random.Random, knobs: NestedKnobs) -> Sample:
         names = picker(rng, knobs)
         pattern = choose(rng, knobs.patterns)
-        n = rint(rng, 1, knobs.outer_max)
-        m = rint(rng, 1, knobs.inner_max)
+        n = rint(rng, knobs.outer_min, knobs.outer_max)
+        m = rint(rng, knobs.inner_min, knobs.inner_max)
         acc, i, j = names.picks(3)
         aug = rng.random() < 0.6
         levels = 2
@@ -403,7 +407,7 @@ class NestedLoops(Family):
             if knobs.depth_max >= 3 and rng.random() < 0.4:
                 levels = 3
                 k = names.pick()
-                p = rint(rng, 1, knobs.inner_max)
+                p = rint(rng, knobs.inner_min, knobs.inner_max)
                 inner = [for_(k, c(0), c(p), [inc(acc, add(mul(v(i), v(j)), v(k)), aug=aug)])]
             body.append(for_(i, c(0), c(n), [for_(j, c(0), c(m), inner)]))
         elif pattern == "triangle":
@@ -421,7 +425,7 @@ class NestedLoops(Family):
             elif roll < 0.8:
                 cond = cmp(EQ, mod(add(v(i), v(j)), c(rint(rng, 2, 4))), c(0))
             else:
-                cond = cmp(EQ, mul(v(i), v(j)), c(rint(rng, 0, n * m)))
+                cond = cmp(GT, mul(v(i), v(j)), c(rint(rng, 0, (n - 1) * (m - 1))))
             body.append(for_(i, c(0), c(n), [for_(j, c(0), c(m), [if_(cond, [inc(acc, c(1), aug=aug)])])]))
         elif pattern == "while_inner":
             # x = i; while x > 0: x = x / d; count += 1

@@ -152,13 +152,15 @@ class Functions(Family):
             body: list[Stmt] = []
             for _ in range(rint(rng, 0, knobs.n_locals_max)):
                 lead = unused.pop() if unused else choose(rng, known)[0]
-                expr, _ = gen.tree(1, (Name(lead), 1), known, 0.3) or (Name(lead), 1)
+                others = [x for x in known if x[0] != lead]
+                expr, _ = gen.tree(1, (Name(lead), 1), others, 0.3) or (Name(lead), 1)
                 local = scope.pick()
                 body.append(assign(local, expr))
                 known.append((local, 1))
             # the return reads the last local (or a parameter) and every parameter not read yet
             lead = known[-1][0] if len(known) > len(params) else unused.pop()
-            result, _ = gen.tree(1 + (rng.random() < 0.3), (Name(lead), 1), known, 0.3) or (Name(lead), 1)
+            others = [x for x in known if x[0] != lead]
+            result, _ = gen.tree(1 + (rng.random() < 0.3), (Name(lead), 1), others, 0.3) or (Name(lead), 1)
             for name in unused:
                 result = BinOp(choose(rng, gen.ops), result, Name(name))
             if funcs and rng.random() < 0.5:  # call an earlier helper
