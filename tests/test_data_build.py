@@ -225,3 +225,56 @@ def test_loads_with_pandas_and_datasets(built: Path, tmp_path: Path) -> None:
     )
     assert ds["train"].num_rows == 260 and ds["test"].num_rows == 60
     assert ds["train"].column_names == list(COLUMNS)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_format_that_never_applies_fails_with_one_line(tmp_path: Path, workers: int) -> None:
+    from cadmus.data import DataBuildError
+
+    data = small_config(max_attempts=3, ood=[])
+    data["mixture"] = [{"family": "arith", "format": "complete"}, {"family": "array_sum", "format": "trace"}]
+    with pytest.raises(DataBuildError) as info:
+        build_dataset(config_from_dict(data), tmp_path / "x", workers=workers, progress=False)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "no example after" in message and "array_sum/trace" in message
+
+
+def test_resume_after_a_killed_build(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    data = {
+        "name": "killed",
+        "seed": 5,
+        "mixture": [{"family": "arith", "format": "complete"}],
+        "splits": {"train": {"size": 2400}, "test": {"size": 100}},
+        "shard_size": 100,
+    }
+    config = tmp_path / "killed.yaml"
+    config.write_text(yaml.safe_dump(data))
+    out = tmp_path / "interrupted"
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cadmus", "data", "build", str(config), "--out", str(out), "-q", "--no-card"],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / ".shards").glob("train-*.json"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    finished = len(list((out / ".shards").glob("train-*.json")))
+    assert 3 <= finished < 24 and not (out / "manifest.json").exists()
+    result = build_dataset(config, out, progress=False, card=False)
+    assert len(result.skipped) >= finished and result.manifest is not None
+    fresh = tmp_path / "fresh"
+    build_dataset(config, fresh, workers=2, progress=False, card=False)
+    assert file_bytes(out) == file_bytes(fresh)
+    assert shard_hashes(out) == shard_hashes(fresh)

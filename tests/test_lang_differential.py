@@ -138,11 +138,16 @@ def compare(cases: list[Case], tmp_path: Path) -> dict[str, int]:
     return counts
 
 
+def inputs_for(seed: int) -> tuple[int, ...]:
+    rng = random.Random(-seed - 1)
+    return tuple(rng.randint(-50, 50) for _ in range(60))
+
+
 def test_random_dsl_programs_agree_with_cpython(tmp_path: Path) -> None:
     cases = []
     for seed in range(N_DSL):
-        module = random_program(random.Random(seed), mode="dsl")
-        cases.append(Case(f"dsl seed {seed}", to_python(module), module, "dsl"))
+        module = random_program(random.Random(seed), mode="dsl", reads=seed % 2 == 0)
+        cases.append(Case(f"dsl seed {seed}", to_python(module), module, "dsl", inputs_for(seed)))
     counts = compare(cases, tmp_path)
     assert counts["overflow"] <= N_DSL // 20, counts
     assert counts["limit"] == 0, counts
@@ -153,10 +158,10 @@ def test_random_dsl_programs_agree_with_cpython(tmp_path: Path) -> None:
 def test_random_python_programs_agree_with_cpython(tmp_path: Path) -> None:
     cases = []
     for seed in range(N_PYTHON):
-        module = random_program(random.Random(10_000 + seed), mode="python")
+        module = random_program(random.Random(10_000 + seed), mode="python", reads=seed % 2 == 0)
         text = to_python(module, mode="python")
         assert from_python(text) == module, f"seed {seed}: round trip\n{text}"
-        cases.append(Case(f"python seed {seed}", text, text, "python"))
+        cases.append(Case(f"python seed {seed}", text, text, "python", inputs_for(seed)))
     counts = compare(cases, tmp_path)
     assert counts["overflow"] <= N_PYTHON // 20, counts
     assert counts["limit"] == 0, counts
@@ -490,3 +495,29 @@ def test_hand_written_dsl_programs_agree_with_cpython(tmp_path: Path) -> None:
     counts = compare(cases, tmp_path)
     assert counts["agree"] == len(DSL_HAND_WRITTEN), counts
     assert counts["error"] == 1, counts
+
+
+# ---- the generator itself ------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["dsl", "python"])
+def test_random_programs_are_well_formed_and_deterministic(mode: str) -> None:
+    from cadmus.lang import check_semantics, to_dsl
+
+    seen = set()
+    for seed in range(60):
+        sizes = {"max_statements": 5 + seed % 30, "max_depth": 1 + seed % 4, "reads": seed % 2 == 1}
+        module = random_program(random.Random(seed), mode=mode, **sizes)
+        assert module == random_program(random.Random(seed), mode=mode, **sizes)
+        check_semantics(module, mode)
+        if mode == "dsl":
+            to_dsl(module)  # DSL constructs only
+        else:
+            assert from_python(to_python(module, mode="python")) == module
+        seen.add(to_python(module, mode=mode))
+    assert len(seen) == 60
+
+
+def test_random_program_checks_its_mode() -> None:
+    with pytest.raises(ValueError):
+        random_program(random.Random(0), mode="c")

@@ -563,3 +563,73 @@ def test_precedence_round_trip(tree: Expr) -> None:
     module = Module((Assign(Name("w"), tree),))
     text = to_python(module, mode="python")
     assert from_python(text) == module, text
+
+
+# ---- robustness: mutated programs only ever raise Cadmus errors ------------------
+
+_SEED_PROGRAMS = [
+    to_python(random_program(random.Random(seed), mode="python", max_statements=10), mode="python")
+    for seed in range(8)
+]
+_SNIPPETS = [
+    "(",
+    ")",
+    "[",
+    "]",
+    ":",
+    ",",
+    " ",
+    "\n",
+    "    ",
+    "-",
+    "not ",
+    " and ",
+    "1.5",
+    "'s'",
+    "x",
+    "=",
+    "def ",
+    "**",
+    "//",
+    "/",
+    "<",
+    " < 2 < ",
+    "True",
+    "None",
+    "lambda: 0",
+    "a.b",
+    "[0] * ",
+    "print(",
+    "int(input())",
+    "global x\n",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(_SEED_PROGRAMS),
+    st.lists(
+        st.tuples(st.floats(0, 1), st.integers(0, 6), st.sampled_from(_SNIPPETS)), min_size=1, max_size=4
+    ),
+)
+def test_mutated_programs_raise_only_cadmus_errors(source: str, edits: list) -> None:
+    from cadmus.errors import CadmusError
+
+    text = source
+    for where, cut, snippet in edits:
+        i = int(where * len(text))
+        text = text[:i] + snippet + text[i + cut :]
+    try:
+        module = from_python(text)
+    except CadmusError:
+        return
+    rendered = to_python(module, mode="python")
+    assert from_python(rendered) == module
+    check(module, mode="python", inputs=(1, 2, 3))
+
+
+def test_deeply_nested_text_is_a_cadmus_error() -> None:
+    from cadmus.errors import CadmusError
+
+    with pytest.raises(CadmusError):
+        from_python("x = " + "+".join(["1"] * 5000))

@@ -202,9 +202,15 @@ def _init_worker(config: dict[str, Any], file: str | None, out: str, progress_qu
     _WORKER["queue"] = progress_queue
 
 
-def _run_task(task: ShardTask) -> dict[str, Any]:
+def _run_task(task: ShardTask) -> dict[str, Any] | str:
+    """Build one shard in a worker; a CadmusError comes back as its one-line text."""
+    from cadmus.errors import CadmusError
+
     q = _WORKER["queue"]
-    return build_shard(_WORKER["plan"], task, _WORKER["out"], q.put if q is not None else None)
+    try:
+        return build_shard(_WORKER["plan"], task, _WORKER["out"], q.put if q is not None else None)
+    except CadmusError as err:
+        return str(err)
 
 
 def _context() -> Any:
@@ -232,7 +238,11 @@ def _run_parallel(plan: Plan, tasks: list[ShardTask], out: Path, workers: int, b
                     while True:
                         bar.update(progress_queue.get_nowait())
             for fut in done:
-                fut.result()  # re-raise a worker's error here
+                outcome = fut.result()  # a worker's crash re-raises here
+                if isinstance(outcome, str):
+                    for other in pending:
+                        other.cancel()
+                    raise DataBuildError(outcome)
     if progress_queue is not None:
         with contextlib.suppress(queue.Empty, OSError, ValueError):
             while True:
@@ -303,6 +313,7 @@ def build_dataset(
     if progress and todo:
         from tqdm import tqdm
 
+        tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked
         bar = tqdm(
             total=sum(t.stop - t.start for t in todo), unit="ex", file=sys.stderr, desc=plan.config.name
         )

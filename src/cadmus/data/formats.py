@@ -362,18 +362,18 @@ def _has_arrays_or_functions(module: Module) -> bool:
     return False
 
 
-_STORE_OPS: frozenset[int] | None = None
-_PRINT_OP: int | None = None
+_OPS: tuple[frozenset[int], int, frozenset[int]] | None = None
 
 
-def _ops() -> tuple[frozenset[int], int]:
-    global _STORE_OPS, _PRINT_OP
-    if _STORE_OPS is None or _PRINT_OP is None:
+def _ops() -> tuple[frozenset[int], int, frozenset[int]]:
+    """Opcodes the trace looks at: stores, print, and jumps (which alone make no trace line)."""
+    global _OPS
+    if _OPS is None:
         from cadmus.vm import Op
 
-        _STORE_OPS = frozenset({int(Op.STORE), int(Op.GSTORE), int(Op.INCL)})
-        _PRINT_OP = int(Op.PRINT)
-    return _STORE_OPS, _PRINT_OP
+        stores = frozenset({int(Op.STORE), int(Op.GSTORE), int(Op.INCL)})
+        _OPS = (stores, int(Op.PRINT), frozenset({int(Op.JMP), int(Op.NOP)}))
+    return _OPS
 
 
 def trace_text(compiled: Any, result: Any) -> str:
@@ -383,8 +383,10 @@ def trace_text(compiled: Any, result: Any) -> str:
     line (from the compiler's source map). Each line is ``N:`` followed by
     ``name=value`` for every variable the statement stored (in order of first
     store, value after the statement) and ``print V`` for what it printed.
+    A visit that only jumps (the jump over an `else`, attributed to the `if`)
+    is not a line of the trace: nothing of the statement runs there.
     """
-    stores, print_op = _ops()
+    stores, print_op, jumps = _ops()
     lines_of = compiled.lines
     names = compiled.global_names
     outputs = result.outputs
@@ -394,9 +396,10 @@ def trace_text(compiled: Any, result: Any) -> str:
     written: dict[int, int] = {}
     printed: list[str] = []
     last_locals: tuple[int, ...] = ()
+    works = False
 
     def flush() -> None:
-        if current > 0:
+        if current > 0 and works:
             parts = [f"{current}:"]
             parts.extend(f"{names[s]}={last_locals[s]}" for s in written)
             parts.extend(printed)
@@ -409,7 +412,10 @@ def trace_text(compiled: Any, result: Any) -> str:
             current = line
             written = {}
             printed = []
+            works = False
         op = int(step.instr.op)
+        if op not in jumps:
+            works = True
         if op in stores:
             slot = step.instr.args[0]
             if slot < len(names) and names[slot].isidentifier():

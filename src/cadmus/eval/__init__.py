@@ -16,6 +16,7 @@ from cadmus.eval.evaluate import (
     load_checkpoint,
 )
 from cadmus.eval.metrics import Rate, pass_at_k, rate, wilson_interval
+from cadmus.eval.quick import quick_eval_hook
 from cadmus.eval.report import split_table
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "generate_answers",
     "load_checkpoint",
     "pass_at_k",
+    "quick_eval_hook",
     "rate",
     "split_table",
     "wilson_interval",

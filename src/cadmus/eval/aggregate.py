@@ -98,7 +98,7 @@ def aggregate(items: Sequence[Judged], ks: Iterable[int] = ()) -> dict[str, Any]
     """The summary: overall, by split, by split x family / format / each feature bin."""
     ks = list(ks)
     out: dict[str, Any] = {"overall": summarize(items, ks).to_json(), "splits": {}}
-    for split, members in sorted(group_by(items, lambda it: it.split).items()):
+    for split, members in group_by(items, lambda it: it.split).items():  # evaluation order
         entry: dict[str, Any] = {"all": summarize(members, ks).to_json()}
         for name, key in (("family", lambda it: it.family), ("format", lambda it: it.format)):
             entry[name] = {g: summarize(m, ks).to_json() for g, m in sorted(group_by(members, key).items())}

@@ -42,7 +42,7 @@ class Checkpoint:
 def find_checkpoint(path: str | Path) -> tuple[Path, Path | None]:
     """The checkpoint directory for `path` (a checkpoint, or a run dir: its latest)."""
     path = Path(path)
-    if (path / "tokenizer.json").is_file() and (path / "config.json").is_file():
+    if (path / "tokenizer.json").is_file() and (path / "model.safetensors").is_file():
         run = path.parent.parent if path.parent.name == "checkpoints" else None
         return path, run
     ckpts = path / "checkpoints"
@@ -82,7 +82,13 @@ def dataset_splits(dataset: Path) -> list[str]:
     manifest = dataset / "manifest.json"
     if not manifest.is_file():
         raise EvalError("not a Cadmus dataset (no manifest.json)", file=str(dataset))
-    return [s for s in json.loads(manifest.read_text())["counts"]["splits"]]
+    return list(json.loads(manifest.read_text())["splits"])
+
+
+def default_splits(dataset: Path) -> list[str]:
+    """Every held-out split: `test` first, then the OOD splits."""
+    held_out = [s for s in dataset_splits(dataset) if s not in ("train", "val")]
+    return sorted(held_out, key=lambda s: (s != "test", s))
 
 
 def read_split(dataset: Path, split: str, limit: int | None = None) -> list[dict[str, Any]]:
@@ -219,7 +225,7 @@ def evaluate(
     out.mkdir(parents=True, exist_ok=True)
     if ckpt is None:
         ckpt = load_checkpoint(checkpoint, resolve_device(opts.device))
-    splits = list(opts.splits or [s for s in dataset_splits(dataset) if s not in ("train", "val")])
+    splits = list(opts.splits or default_splits(dataset))
     items: list[Judged] = []
     started = time.perf_counter()
     n_answers = 0

@@ -88,8 +88,8 @@ def plot_feature_curves(summary: Mapping[str, Any], out_dir: Path) -> list[str]:
             xs = [labels.index(b) for b in entry]
             ys = [100 * entry[b]["accuracy"] for b in entry]
             err = [
-                [100 * (entry[b]["accuracy"] - entry[b]["ci95"][0]) for b in entry],
-                [100 * (entry[b]["ci95"][1] - entry[b]["accuracy"]) for b in entry],
+                [max(0.0, 100 * (entry[b]["accuracy"] - entry[b]["ci95"][0])) for b in entry],
+                [max(0.0, 100 * (entry[b]["ci95"][1] - entry[b]["accuracy"])) for b in entry],
             ]
             ax.errorbar(xs, ys, yerr=err, marker="o", capsize=3, label=split)
         ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast as pyast
 import builtins
+import warnings
 
 from cadmus.lang.ast import (
     BUILTINS,
@@ -135,10 +136,14 @@ def from_python(text: str, file: str | None = None) -> Module:
     for Python outside the subset. The source is only parsed, never run.
     """
     try:
-        tree = pyast.parse(text, filename=file or "<python>", mode="exec", type_comments=False)
+        with warnings.catch_warnings():  # e.g. SyntaxWarning: the error (if any) says it better
+            warnings.simplefilter("ignore")
+            tree = pyast.parse(text, filename=file or "<python>", mode="exec")
     except SyntaxError as err:
         col = err.offset if err.offset else None
         raise ParseError(f"Python syntax error: {err.msg}", file=file, line=err.lineno, col=col) from None
+    except RecursionError:
+        raise ParseError("Python syntax error: nested too deeply", file=file, line=1, col=1) from None
     except ValueError as err:  # e.g. NUL bytes in the source
         raise ParseError(f"Python syntax error: {err}", file=file, line=1, col=1) from None
     translator = _Translator(file, tree)
@@ -755,17 +760,6 @@ class _KindCheck:
         elif isinstance(stmt, AugAssign):
             if kind(stmt.target, scope) & _LIST or kind(stmt.value, scope) & _LIST:
                 raise self.fail(stmt, f"augmented assignment on a list is {_SUFFIX}")
-            if (
-                isinstance(stmt.target, Index)
-                and kind(stmt.value, scope) & _BOOL
-                and stmt.op
-                in (
-                    BinOpKind.BAND,
-                    BinOpKind.BOR,
-                    BinOpKind.BXOR,
-                )
-            ):
-                self.element(stmt.value, scope)
         elif isinstance(stmt, If | While):
             self.truth(stmt.cond, scope)
         elif isinstance(stmt, Assert):

@@ -114,7 +114,10 @@ def to_python(module: Module, *, mode: str = "dsl") -> str:
     """
     if mode not in MODES:
         raise ValueError(f"mode must be 'dsl' or 'python', not {mode!r}")
-    return _Renderer(module, mode == "dsl").render()
+    try:
+        return _Renderer(module, mode == "dsl").render()
+    except RecursionError:
+        raise PrintError("the tree is nested too deeply to render") from None
 
 
 def _names(module: Module) -> set[str]:

@@ -96,16 +96,21 @@ def random_program(
     mode: str = "dsl",
     max_statements: int = 24,
     max_depth: int = 3,
+    reads: bool = False,
 ) -> Module:
     """A random terminating program valid in `mode` ("dsl" or "python").
 
     `max_statements` bounds the number of statements (roughly: loops add a
     counter or two), `max_depth` both the nesting of blocks and of
-    expressions. The same `rng` state gives the same program.
+    expressions. With `reads`, top-level statements may also assign `read()`
+    (at most `max(3, max_statements)` values are read). The
+    same `rng` state gives the same program.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be 'dsl' or 'python', not {mode!r}")
-    return _Gen(rng, mode == "python", max(1, max_statements), max(1, max_depth)).module()
+    gen = _Gen(rng, mode == "python", max(1, max_statements), max(1, max_depth))
+    gen.reads = reads
+    return gen.module()
 
 
 class _Gen:
@@ -123,6 +128,7 @@ class _Gen:
         self.var_names = names
         # With pops about, only indices 0 and -1 are safe as constants.
         self.allow_pop = python and rng.random() < 0.5
+        self.reads = False
 
     # ---- helpers ------------------------------------------------------------
 
@@ -406,8 +412,13 @@ class _Gen:
             "jump": 4 if scope.loops else 0,
             "return": 2 if scope.func is not None and depth >= self.max_depth else 0,
             "pass": 1,
+            "read": 3 if self.reads and depth == 0 and scope.func is None else 0,
         }
         kind = rng.choices(list(kinds), weights=list(kinds.values()))[0]
+        if kind == "read":
+            name = self.new_var(scope)
+            scope.ints.append(name)
+            return [Assign(Name(name), Call("read", ()))]
         if kind == "assign":
             name = self.new_var(scope)
             value = self.int_expr(scope)
@@ -479,6 +490,8 @@ class _Gen:
         if r < 0.9:
             op = rng.choice((BinOpKind.BAND, BinOpKind.BOR, BinOpKind.BXOR))
             return AugAssign(target, op, self.int_expr(scope, 1))
+        if self.python and self.chance(0.3):
+            return AugAssign(target, BinOpKind.POW, Num(rng.choice((0, 1, 1, 2))))
         op = BinOpKind.SHR if self.chance(0.7) else BinOpKind.SHL
         return AugAssign(target, op, Num(rng.randint(0, 3)))
 
