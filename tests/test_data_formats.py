@@ -152,6 +152,13 @@ def test_trace_shape_and_judge() -> None:
     assert not bad.ok and "step 8" in bad.message
 
 
+def test_trace_of_branches_shows_only_what_runs() -> None:
+    body = parse("x = 5\nif x > 3:\n    y = 1\nelse:\n    y = 2\nfor i in range(2):\n    x += i\n").body
+    built = build("trace", Sample(body=body, answer=Name("x")))
+    assert built.completion == "1: x=5\n2:\n3: y=1\n6: i=0\n7: x=5\n6: i=1\n7: x=6\n6:\n8: print 6\n"
+    assert judge("trace", built.prompt, built.completion, {}).ok
+
+
 def test_trace_not_applicable_to_functions() -> None:
     with pytest.raises(Reject) as info:
         build("trace", double_sample())
@@ -203,3 +210,19 @@ def test_canonical_form_ignores_names_only() -> None:
     assert program_key(a, rename=False) != program_key(b, rename=False)
     renamed = rename(a, {"x": "p", "y": "q"})
     assert to_dsl(Module(renamed)) == "p = 1\nq = p + 2\nprint(q)\n"
+
+
+def test_judges_never_raise_on_odd_prompts_or_answers() -> None:
+    cases = [
+        ("complete", "x = (", "5", {}),
+        ("complete", "x = 1\n", "5", {}),
+        ("complete_stmt", "x = 1\n", "y = ", {"check": "assert y == 2\n"}),
+        ("output", "x = 1\nprint(x)\n# output:\n", "", {}),
+        ("synthesize", "def f(x):\n", "\treturn (", {"head": "def f(x):\n", "tests": "assert f(1) == 1\n"}),
+        ("trace", "x = 1\nprint(x)\n# trace:\n", "1:", {}),
+    ]
+    for fmt, prompt, answer, info in cases:
+        verdict = judge(fmt, prompt, answer, info)
+        assert not verdict.ok and str(verdict), (fmt, prompt, answer)
+    with pytest.raises(ValueError, match="unknown format"):
+        judge("poem", "", "", {})

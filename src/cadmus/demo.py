@@ -15,6 +15,7 @@ checkpoint, a finished training is not repeated).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from importlib import resources
@@ -78,13 +79,8 @@ def run_demo(
     result = build_dataset(data_config, out / "data", workers=workers)
     if result.manifest is None:
         raise SystemExit("the dataset build did not finish; run the demo again to resume it")
-    counts = result.manifest["splits"]
-    print(
-        "    "
-        + ", ".join(
-            f"{name} {info['examples'] if isinstance(info, dict) else info}" for name, info in counts.items()
-        )
-    )
+    splits = json.loads(Path(result.manifest).read_text())["splits"]
+    print("    examples: " + ", ".join(f"{name} {info['examples']}" for name, info in splits.items()))
     _done(t)
 
     run_dir = out / "train"

@@ -64,6 +64,17 @@ def _walk(node: Any, out: list[str], namer: _Namer) -> None:
     if cls is A.Num:
         out.append(str(node.value))
         return
+    if cls is A.BinOp or cls is A.Compare:  # the commonest nodes, spelled out for speed
+        out.append(cls.__name__)
+        out.append(node.op.value)
+        _walk(node.left, out, namer)
+        _walk(node.right, out, namer)
+        return
+    if cls is A.Assign:
+        out.append("Assign")
+        _walk(node.target, out, namer)
+        _walk(node.value, out, namer)
+        return
     if cls is tuple:
         out.append("(")
         for item in node:

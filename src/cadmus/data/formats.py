@@ -26,6 +26,7 @@ OUTPUT_SEPARATOR = "# output:\n"
 TRACE_SEPARATOR = "# trace:\n"
 SHOWN_EXAMPLES = 4  # synthesize: tests shown in the prompt (at least one is always held out)
 MAX_TRACE_LINES = 200  # trace: longer executions are not made into trace examples
+TRACE_MAX_STEPS = 100_000  # trace: VM step limit of traced runs (build and judge)
 
 FORMATS = ("complete", "complete_stmt", "output", "synthesize", "instruct", "trace")
 
@@ -168,14 +169,16 @@ def judge_complete(prompt: str, answer: str, info: dict[str, Any]) -> Any:
         return bad
     ref = _parse_cached(prompt + "0\n")
     last = module.body[-1] if module.body else None
-    ref_last = ref.body[-1]
+    ref_last = ref.body[-1] if ref.body else None
+    if not isinstance(ref_last, Assert) or not isinstance(ref_last.test, Compare):
+        return _verdict("parse_error", "the prompt does not end with an assert to complete")
     if (
         len(module.body) != len(ref.body)
         or module.body[:-1] != ref.body[:-1]
         or not isinstance(last, Assert)
         or not isinstance(last.test, Compare)
         or last.test.op is not CmpKind.EQ
-        or last.test.left != ref_last.test.left  # type: ignore[union-attr]
+        or last.test.left != ref_last.test.left
     ):
         return _verdict("parse_error", "the answer must complete the final assert with one expression")
     if not _closed(last.test.right):
@@ -307,7 +310,7 @@ def _build_function(sample: Any, instruction: str | None) -> Built:
     head = helpers_text + header
     if instruction is None:
         shown = min(SHOWN_EXAMPLES, len(asserts) - 1)
-        prompt = helpers_text + _to_dsl(Module(asserts[:shown])) + header
+        prompt = helpers_text + "".join(tests_text.splitlines(keepends=True)[:shown]) + header
     else:
         shown = 0
         comment = "".join(f"# {line.strip()}\n" for line in instruction.strip().splitlines() if line.strip())
@@ -428,8 +431,15 @@ def trace_text(compiled: Any, result: Any) -> str:
     return "\n".join(rows) + "\n"
 
 
+def _traced(module: Module) -> Any:
+    """`execute` with tracing, its steps capped so a runaway program cannot fill memory with its trace."""
+    from cadmus.vm import Limits
+
+    return _lang().execute(module, trace=True, limits=Limits(max_steps=TRACE_MAX_STEPS))
+
+
 def _trace_of(module: Module) -> tuple[str, Any]:
-    execution = _lang().execute(module, trace=True)
+    execution = _traced(module)
     if not execution.verdict.ok:
         raise _reject_verdict(execution.verdict)
     return trace_text(execution.compiled, execution.result), execution.verdict
@@ -454,7 +464,7 @@ def judge_trace(prompt: str, answer: str, info: dict[str, Any]) -> Any:
     module, bad = _program_of(prompt, TRACE_SEPARATOR)
     if module is None:
         return bad
-    execution = _lang().execute(module, trace=True)
+    execution = _traced(module)
     verdict = execution.verdict
     if not verdict.ok:
         return verdict
@@ -528,4 +538,9 @@ def judge(fmt: str, prompt: str, answer: str, judge_info: dict[str, Any] | str |
         fn = JUDGES[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})") from None
-    return fn(prompt, answer, judge_info or {})
+    from cadmus.errors import CadmusError
+
+    try:
+        return fn(prompt, answer, judge_info or {})
+    except CadmusError as err:  # e.g. a prompt that is not one of this format's prompts
+        return _verdict("parse_error", f"cannot judge: {err}")

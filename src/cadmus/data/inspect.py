@@ -17,7 +17,8 @@ def verify_dataset(out: str | Path, *, sample: int = 200, check_hashes: bool = T
 
     Checks that every shard listed in the manifest exists, hashes to its
     recorded SHA-256 and holds the recorded number of rows with the expected
-    columns; then re-judges about `sample` examples (spread evenly over every
+    columns, and that the manifest's leakage report shows no program of an
+    evaluation split in train; then re-judges about `sample` examples (spread evenly over every
     shard) on the VM through their format's judge with the dataset's own
     completion as the answer.
     """
@@ -29,6 +30,9 @@ def verify_dataset(out: str | Path, *, sample: int = 200, check_hashes: bool = T
         manifest = read_manifest(out)
     except Exception as err:  # a missing or unreadable manifest is one problem line
         return [str(err)]
+    for split, n in manifest.get("leakage", {}).get("overlap_with_train", {}).items():
+        if n:
+            problems.append(f"leakage: {n} program(s) of '{split}' also occur in train")
     shards = [(name, s) for name, info in manifest["splits"].items() for s in info["shards"]]
     per_shard = max(1, -(-sample // max(1, len(shards)))) if sample > 0 else 0
     for split, shard in shards:

@@ -117,7 +117,7 @@ def finalize(plan: Plan, out: Path, tasks: list[ShardTask], *, card: bool = True
         "leakage": leakage_report(plan, out, tasks),
     }
     path = out / MANIFEST
-    _write_json(path, manifest)
+    _write_json(path, manifest, sort_keys=False)  # splits in config order
     if card:
         from cadmus.data.card import write_card
 

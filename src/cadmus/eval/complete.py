@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cadmus.eval.evaluate import Checkpoint, generate_answers
+from cadmus.eval.evaluate import Checkpoint, EvalError, generate_answers
 from cadmus.lang import check
 
 
@@ -27,6 +27,10 @@ def complete(
     text = generate_answers(
         ckpt, [prefix], ["output"], max_new_tokens=[max_new_tokens], temperature=temperature
     )[0][0]
+    if text is None:
+        raise EvalError(
+            f"the prefix does not fit the model's context of {ckpt.model.config.block_size} tokens"
+        )
     program = prefix + text
     if not program.endswith("\n"):
         program += "\n"

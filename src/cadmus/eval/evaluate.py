@@ -134,18 +134,22 @@ def generate_answers(
     use_cache: bool = True,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
-) -> list[list[str]]:
-    """`samples` answers per prompt; prompts are batched by length, left-padded."""
+) -> list[list[str | None]]:
+    """`samples` answers per prompt; prompts are batched by length, left-padded.
+
+    A prompt too long for the model's context gets `None` answers.
+    """
     model, tok = ckpt.model, ckpt.tokenizer
     device = next(model.parameters()).device
     encoded = [[tok.bos_id, *tok.encode(p), tok.sep_id] for p in prompts]
     block = model.config.block_size
-    for i, ids in enumerate(encoded):
-        if len(ids) >= block:
-            raise EvalError(f"prompt {i} has {len(ids)} tokens; the model's block size is {block}")
     gen = torch.Generator(device=device).manual_seed(seed)
-    answers: list[list[str]] = [[] for _ in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+    answers: list[list[str | None]] = [[] for _ in prompts]
+    # A prompt that leaves no room for an answer in the context gets None (judged wrong).
+    order = sorted((i for i in range(len(prompts)) if len(encoded[i]) < block), key=lambda i: len(encoded[i]))
+    for i in range(len(prompts)):
+        if len(encoded[i]) >= block:
+            answers[i] = [None] * samples
     for _ in range(samples):
         for chunk in _batches(order, batch_size):
             width = max(len(encoded[i]) for i in chunk)
@@ -187,6 +191,22 @@ def answer_budget(ckpt: Checkpoint, rows: Sequence[dict[str, Any]]) -> list[int]
 
 
 # ---- the whole evaluation ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _NoRoom:
+    """The verdict on a prompt the model's context cannot hold."""
+
+    ok: bool = False
+
+    def __str__(self) -> str:
+        return "no answer: the prompt does not fit the model's context"
+
+
+def judge_answer(row: dict[str, Any], answer: str | None) -> Any:
+    if answer is None:
+        return _NoRoom()
+    return judge(row["format"], row["prompt"], answer, row["judge"])
 
 
 @dataclass
@@ -247,7 +267,7 @@ def evaluate(
             )
             gen_s = time.perf_counter() - t0
             for row, outs in zip(rows, answers):
-                verdicts = [judge(row["format"], row["prompt"], a, row["judge"]) for a in outs]
+                verdicts = [judge_answer(row, a) for a in outs]
                 feats = {f: row[f] for f in FEATURES if row.get(f) is not None}
                 items.append(
                     Judged(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cadmus.data import judge
-from cadmus.eval.evaluate import Checkpoint, answer_budget, generate_answers, read_split
+from cadmus.eval.evaluate import Checkpoint, answer_budget, generate_answers, judge_answer, read_split
 from cadmus.tokenizer import Tokenizer
 
 
@@ -41,7 +40,7 @@ def quick_eval_hook(config: Any, n: int = 256, split: str | None = None):
             max_new_tokens=answer_budget(ckpt, rows),
             batch_size=256,
         )
-        ok = sum(judge(r["format"], r["prompt"], a[0], r["judge"]).ok for r, a in zip(rows, answers))
+        ok = sum(judge_answer(r, a[0]).ok for r, a in zip(rows, answers))
         return {"val_accuracy": ok / len(rows)}
 
     return on_eval
