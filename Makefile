@@ -32,8 +32,11 @@ format: install
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
+# Regenerate the docs that are generated from code (tests fail when they are stale).
 docs: install
 	$(BIN)/cadmus vm isa --markdown > docs/isa.md
+	$(BIN)/cadmus tasks docs --out docs/tasks.md
+	$(BIN)/python -m cadmus.tokenizer.docs docs/tokenizer.md
 
 bench-vm: install
 	$(BIN)/python benchmarks/bench_vm.py

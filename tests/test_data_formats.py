@@ -159,9 +159,18 @@ def test_trace_of_branches_shows_only_what_runs() -> None:
     assert judge("trace", built.prompt, built.completion, {}).ok
 
 
-def test_trace_not_applicable_to_functions() -> None:
+def test_trace_through_a_function() -> None:
+    built = build("trace", double_sample())
+    assert built.completion == "3:\n1: x=3\n2: return 6\n3: print 6\n"
+    assert built.prompt == "def f(x):\n    return x * 2\nprint(f(3))\n" + TRACE_SEPARATOR
+    assert judge("trace", built.prompt, built.completion, {}).ok
+    assert not judge("trace", built.prompt, built.completion.replace("return 6", "return 7"), {}).ok
+
+
+def test_trace_not_applicable_to_arrays() -> None:
+    fam = get_family("array_sum")
     with pytest.raises(Reject) as info:
-        build("trace", double_sample())
+        build("trace", fam.sample(random.Random(0), fam.knobs({})))
     assert info.value.reason == "not_applicable"
 
 

@@ -349,13 +349,17 @@ def judge_function(prompt: str, answer: str, info: dict[str, Any]) -> Any:
 # ---- trace ---------------------------------------------------------------------------------
 
 
-def _has_arrays_or_functions(module: Module) -> bool:
+_ARRAY_BUILTINS = frozenset({"array", "len", "read", "append", "pop"})
+
+
+def _has_arrays(module: Module) -> bool:
+    """Whether a program uses arrays (or input), which a trace of locals cannot show."""
     stack: list[Any] = list(module.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, (A.FuncDef, A.ArrayLit, A.Index, A.Return)):
+        if isinstance(node, (A.ArrayLit, A.Index)):
             return True
-        if isinstance(node, A.Call) and node.func not in ("abs", "min", "max"):
+        if isinstance(node, A.Call) and node.func in _ARRAY_BUILTINS:
             return True
         if isinstance(node, tuple):
             stack.extend(node)
@@ -365,17 +369,24 @@ def _has_arrays_or_functions(module: Module) -> bool:
     return False
 
 
-_OPS: tuple[frozenset[int], int, frozenset[int]] | None = None
+_OPS: dict[str, Any] | None = None
 
 
-def _ops() -> tuple[frozenset[int], int, frozenset[int]]:
-    """Opcodes the trace looks at: stores, print, and jumps (which alone make no trace line)."""
+def _ops() -> dict[str, Any]:
+    """Opcodes the trace looks at."""
     global _OPS
     if _OPS is None:
         from cadmus.vm import Op
 
-        stores = frozenset({int(Op.STORE), int(Op.GSTORE), int(Op.INCL)})
-        _OPS = (stores, int(Op.PRINT), frozenset({int(Op.JMP), int(Op.NOP)}))
+        _OPS = {
+            "store": frozenset({int(Op.STORE), int(Op.GSTORE)}),
+            "gstore": int(Op.GSTORE),
+            "incl": int(Op.INCL),
+            "print": int(Op.PRINT),
+            "enter": int(Op.ENTER),
+            "ret": int(Op.RET),
+            "jumps": frozenset({int(Op.JMP), int(Op.NOP)}),
+        }
     return _OPS
 
 
@@ -385,48 +396,65 @@ def trace_text(compiled: Any, result: Any) -> str:
     A new line of trace starts whenever execution moves to a different source
     line (from the compiler's source map). Each line is ``N:`` followed by
     ``name=value`` for every variable the statement stored (in order of first
-    store, value after the statement) and ``print V`` for what it printed.
-    A visit that only jumps (the jump over an `else`, attributed to the `if`)
-    is not a line of the trace: nothing of the statement runs there.
+    store, value after the statement; a function's header line shows its
+    parameters on entry), ``print V`` for what it printed and ``return V``
+    for what a `return` gave back. A visit that only jumps (the jump over an
+    `else`, attributed to the `if`) is not a line of the trace.
     """
-    stores, print_op, jumps = _ops()
+    ops = _ops()
+    stores, gstore, incl, print_op = ops["store"], ops["gstore"], ops["incl"], ops["print"]
+    enter, ret, jumps = ops["enter"], ops["ret"], ops["jumps"]
     lines_of = compiled.lines
-    names = compiled.global_names
+    global_names = compiled.global_names
     outputs = result.outputs
     out_i = 0
     rows: list[str] = []
     current = -1
-    written: dict[int, int] = {}
-    printed: list[str] = []
-    last_locals: tuple[int, ...] = ()
+    written: dict[str, int] = {}
+    extras: list[str] = []
     works = False
+    prev_top: int | None = None
 
     def flush() -> None:
         if current > 0 and works:
             parts = [f"{current}:"]
-            parts.extend(f"{names[s]}={last_locals[s]}" for s in written)
-            parts.extend(printed)
+            parts.extend(f"{name}={value}" for name, value in written.items())
+            parts.extend(extras)
             rows.append(" ".join(parts))
 
     for step in result.trace:
-        line = lines_of[step.pc] if step.pc < len(lines_of) else 0
+        pc = step.pc
+        line = lines_of[pc] if pc < len(lines_of) else 0
         if line != current and line > 0:
             flush()
             current = line
             written = {}
-            printed = []
+            extras = []
             works = False
         op = int(step.instr.op)
         if op not in jumps:
             works = True
         if op in stores:
             slot = step.instr.args[0]
+            names = global_names if op == gstore else compiled.slot_names(pc)
+            if slot < len(names) and names[slot].isidentifier() and prev_top is not None:
+                written[names[slot]] = prev_top
+        elif op == incl:
+            slot = step.instr.args[0]
+            names = compiled.slot_names(pc)
             if slot < len(names) and names[slot].isidentifier():
-                written.setdefault(slot, 0)
+                written[names[slot]] = step.locals[slot]
         elif op == print_op and out_i < len(outputs):
-            printed.append("print " + " ".join(map(str, outputs[out_i])))
+            extras.append("print " + " ".join(map(str, outputs[out_i])))
             out_i += 1
-        last_locals = step.locals
+        elif op == enter:
+            info = compiled.function_at(pc)
+            if info is not None:
+                for i, param in enumerate(info.params):
+                    written[param] = step.locals[i]
+        elif op == ret and prev_top is not None:
+            extras.append(f"return {prev_top}")
+        prev_top = step.top
     flush()
     return "\n".join(rows) + "\n"
 
@@ -447,8 +475,8 @@ def _trace_of(module: Module) -> tuple[str, Any]:
 
 def build_trace(sample: Any) -> Built:
     module = Module((*tuple(sample.body), Print((sample.answer,))))
-    if _has_arrays_or_functions(module):
-        raise Reject("not_applicable", "trace examples hold programs without functions or arrays")
+    if _has_arrays(module):
+        raise Reject("not_applicable", "trace examples hold programs without arrays")
     # The source map needs line numbers: trace the program parsed from its own
     # canonical text (the prompt), exactly as the judge will. As for `output`,
     # the judge re-derives the trace from this very run.
