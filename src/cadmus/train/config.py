@@ -100,7 +100,11 @@ class OptimSection(Section):
     eps: float = 1e-8
     weight_decay: float = Field(0.1, description="decoupled weight decay on matrices and embeddings")
     grad_clip: float | None = Field(1.0, description="clip the global gradient norm (null: off)")
-    muon_lr: float = Field(0.02, description="peak learning rate of Muon (optim.name = muon)")
+    muon_lr: float | None = Field(
+        None,
+        description="peak learning rate of Muon (optim.name = muon); its updates are scaled to AdamW's RMS "
+        "(match_rms_adamw), so null means: the same as optim.lr",
+    )
     muon_momentum: float = 0.95
 
 

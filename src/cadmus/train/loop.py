@@ -43,7 +43,7 @@ from cadmus.train.checkpoint import (
     verify_checkpoint,
     write_checkpoint,
 )
-from cadmus.train.config import TrainConfig
+from cadmus.train.config import ConfigError, TrainConfig
 from cadmus.train.data import Batcher, DataError, read_metadata, select_items
 from cadmus.train.mfu import cpu_peak_flops, gpu_peak_flops
 from cadmus.train.optim import build_optimizers, set_lr
@@ -90,7 +90,7 @@ def setup_runtime(cfg: TrainConfig) -> Runtime:
         want = "cuda" if torch.cuda.is_available() else "cpu"
     if want.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise RuntimeError(f"device {cfg.device!r} requested but CUDA is not available")
+            raise ConfigError(f"{cfg.device!r} requested but CUDA is not available", key="device")
         rt.device = torch.device("cuda", rt.local_rank) if rt.ddp or want == "cuda" else torch.device(want)
         torch.cuda.set_device(rt.device)
     else:

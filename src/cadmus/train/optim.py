@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from cadmus.train.config import OptimSection
+from cadmus.train.config import ConfigError, OptimSection
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> tuple[list, list, list]:
@@ -34,10 +34,11 @@ def build_optimizers(model: nn.Module, cfg: OptimSection, device_type: str) -> l
         adam_kwargs["fused"] = True
     if cfg.name == "muon":
         if not hasattr(torch.optim, "Muon"):
-            raise RuntimeError("optim.name = muon needs torch.optim.Muon (PyTorch >= 2.9)")
+            raise ConfigError("muon needs torch.optim.Muon (PyTorch >= 2.9); use adamw", key="optim.name")
+        muon_lr = cfg.muon_lr if cfg.muon_lr is not None else cfg.lr
         muon = torch.optim.Muon(
-            [{"params": matrices, "peak_lr": cfg.muon_lr}],
-            lr=cfg.muon_lr,
+            [{"params": matrices, "peak_lr": muon_lr}],
+            lr=muon_lr,
             momentum=cfg.muon_momentum,
             weight_decay=cfg.weight_decay,
             adjust_lr_fn="match_rms_adamw",
