@@ -37,6 +37,7 @@ docs: install
 	$(BIN)/cadmus vm isa --markdown > docs/isa.md
 	$(BIN)/cadmus tasks docs --out docs/tasks.md
 	$(BIN)/python -m cadmus.tokenizer.docs docs/tokenizer.md
+	$(BIN)/python -m cadmus.train.docs > docs/training.md
 
 bench-vm: install
 	$(BIN)/python benchmarks/bench_vm.py

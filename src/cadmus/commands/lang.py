@@ -11,6 +11,7 @@ import json
 import sys
 from typing import Any
 
+from cadmus.commands.vm import parse_inputs
 from cadmus.errors import CadmusError
 
 STDIN_NAME = "<stdin>"
@@ -47,20 +48,6 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
 
 
 # ---- helpers ----------------------------------------------------------------
-
-
-def parse_inputs(text: str) -> list[int]:
-    """`"1, 2,-3"` -> [1, 2, -3]; raises CadmusError naming the bad item."""
-    values: list[int] = []
-    for item in text.split(","):
-        item = item.strip()
-        if not item:
-            continue
-        try:
-            values.append(int(item))
-        except ValueError:
-            raise CadmusError(f"--input: expected integers separated by commas, found '{item}'") from None
-    return values
 
 
 def read_source(path: str) -> tuple[str, str]:
