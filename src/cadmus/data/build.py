@@ -314,8 +314,13 @@ def build_dataset(
         from tqdm import tqdm
 
         tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked
+        # A log file gets a line every 10 s, not hundreds of carriage-return updates.
         bar = tqdm(
-            total=sum(t.stop - t.start for t in todo), unit="ex", file=sys.stderr, desc=plan.config.name
+            total=sum(t.stop - t.start for t in todo),
+            unit="ex",
+            file=sys.stderr,
+            desc=plan.config.name,
+            mininterval=0.1 if sys.stderr.isatty() else 10.0,
         )
     try:
         if workers == 1 or len(todo) <= 1:
