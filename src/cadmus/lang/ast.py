@@ -248,6 +248,21 @@ def num(value: int) -> Expr:
     return Num(value) if value >= 0 else Unary(UnaryKind.NEG, Num(-value))
 
 
+def children(expr: Expr) -> tuple[Expr, ...]:
+    """The direct sub-expressions of an expression, left to right."""
+    if isinstance(expr, Unary):
+        return (expr.operand,)
+    if isinstance(expr, BinOp | Compare | BoolOp):
+        return (expr.left, expr.right)
+    if isinstance(expr, Call):
+        return expr.args
+    if isinstance(expr, Index):
+        return (expr.array, expr.index)
+    if isinstance(expr, ArrayLit):
+        return expr.elts
+    return ()
+
+
 def const_value(expr: Expr) -> int | None:
     """The value of `num(v)`-shaped expressions, else None."""
     if isinstance(expr, Num):

@@ -50,6 +50,7 @@ from cadmus.lang.ast import (
     Unary,
     UnaryKind,
     While,
+    children,
     const_value,
 )
 from cadmus.lang.errors import ParseError, UnsupportedPython
@@ -598,20 +599,6 @@ def _exprs_of(stmt: Stmt) -> list[Expr]:
     return []
 
 
-def _children(expr: Expr) -> tuple[Expr, ...]:
-    if isinstance(expr, Unary):
-        return (expr.operand,)
-    if isinstance(expr, BinOp | Compare | BoolOp):
-        return (expr.left, expr.right)
-    if isinstance(expr, Call):
-        return expr.args
-    if isinstance(expr, Index):
-        return (expr.array, expr.index)
-    if isinstance(expr, ArrayLit):
-        return expr.elts
-    return ()
-
-
 def _walk_stmts(body: tuple[Stmt, ...]):
     for stmt in body:
         yield stmt
@@ -624,7 +611,7 @@ def _walk_stmts(body: tuple[Stmt, ...]):
 
 def _walk_expr(expr: Expr):
     yield expr
-    for child in _children(expr):
+    for child in children(expr):
         yield from _walk_expr(child)
 
 

@@ -50,6 +50,7 @@ from cadmus.lang.ast import (
     Unary,
     UnaryKind,
     While,
+    children,
     const_value,
 )
 from cadmus.lang.errors import PrintError
@@ -128,7 +129,7 @@ def _names(module: Module) -> set[str]:
             found.add(e.id)
         elif isinstance(e, Call):
             found.add(e.func)
-        for child in _children(e):
+        for child in children(e):
             expr(child)
 
     def stmts(body: tuple[Stmt, ...]) -> None:
@@ -145,20 +146,6 @@ def _names(module: Module) -> set[str]:
 
     stmts(module.body)
     return found
-
-
-def _children(e: Expr) -> tuple[Expr, ...]:
-    if isinstance(e, Unary):
-        return (e.operand,)
-    if isinstance(e, BinOp | Compare | BoolOp):
-        return (e.left, e.right)
-    if isinstance(e, Call):
-        return e.args
-    if isinstance(e, Index):
-        return (e.array, e.index)
-    if isinstance(e, ArrayLit):
-        return e.elts
-    return ()
 
 
 def _exprs(s: Stmt) -> tuple[Expr, ...]:
@@ -266,7 +253,7 @@ class _Renderer:
         def expr(e: Expr, discarded: bool) -> None:
             if isinstance(e, Call) and e.func in self.funcs and not discarded:
                 self.valued.add(e.func)
-            for child in _children(e):
+            for child in children(e):
                 expr(child, False)
 
         for s in body:
