@@ -31,6 +31,7 @@ from cadmus.lang.ast import (
     BoolOp,
     Break,
     Call,
+    CmpKind,
     Compare,
     Continue,
     Expr,
@@ -54,6 +55,7 @@ from cadmus.lang.ast import (
     const_value,
 )
 from cadmus.lang.errors import PrintError
+from cadmus.lang.skins import DSL_LEVELS
 
 __all__ = ["to_python"]
 
@@ -74,35 +76,23 @@ _RESERVED = (
     | {_TEMP}
 )
 
-# Python precedence, loosest first.
-_P_OR, _P_AND, _P_NOT, _P_CMP = 1, 2, 3, 4
-_P_ATOM = 13
+_TRUNC_KINDS = (BinOpKind.TDIV, BinOpKind.TMOD)
+# Python's precedence is the DSL's (cadmus.lang.skins.DSL_LEVELS), plus its own
+# operators: // and % bind like *, ** binds tighter than unary minus.
+_P_OR, _P_AND, _P_NOT, _P_CMP = (
+    DSL_LEVELS[k] for k in (BoolKind.OR, BoolKind.AND, UnaryKind.NOT, CmpKind.EQ)
+)
+_P_UNARY = DSL_LEVELS[UnaryKind.NEG]
 _BIN_PREC: dict[BinOpKind, int] = {
-    BinOpKind.BOR: 5,
-    BinOpKind.BXOR: 6,
-    BinOpKind.BAND: 7,
-    BinOpKind.SHL: 8,
-    BinOpKind.SHR: 8,
-    BinOpKind.ADD: 9,
-    BinOpKind.SUB: 9,
-    BinOpKind.MUL: 10,
-    BinOpKind.FDIV: 10,
-    BinOpKind.FMOD: 10,
-    BinOpKind.POW: 12,
+    **{k: lvl for k, lvl in DSL_LEVELS.items() if isinstance(k, BinOpKind) and k not in _TRUNC_KINDS},
+    BinOpKind.FDIV: DSL_LEVELS[BinOpKind.MUL],
+    BinOpKind.FMOD: DSL_LEVELS[BinOpKind.MUL],
+    BinOpKind.POW: _P_UNARY + 1,
 }
-_P_UNARY = 11
+_P_ATOM = _BIN_PREC[BinOpKind.POW] + 1
 _BIN_TEXT: dict[BinOpKind, str] = {
-    BinOpKind.ADD: "+",
-    BinOpKind.SUB: "-",
-    BinOpKind.MUL: "*",
-    BinOpKind.FDIV: "//",
-    BinOpKind.FMOD: "%",
-    BinOpKind.POW: "**",
-    BinOpKind.BAND: "&",
-    BinOpKind.BOR: "|",
-    BinOpKind.BXOR: "^",
-    BinOpKind.SHL: "<<",
-    BinOpKind.SHR: ">>",
+    **{k: k.value for k in _BIN_PREC},
+    BinOpKind.FMOD: "%",  # the AST spells Python's flooring remainder "%%"
 }
 _TRUNC = {BinOpKind.TDIV: "_tdiv", BinOpKind.TMOD: "_tmod"}
 
