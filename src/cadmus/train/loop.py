@@ -454,6 +454,17 @@ def train(cfg: TrainConfig, *, on_eval: OnEval | None = None) -> Path:
         rt.barrier()
         return record
 
+    def validate_and_log(step: int) -> None:
+        record = validate(step)
+        logger.write(record)
+        logger.say(
+            " | ".join(
+                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                for k, v in record.items()
+                if k != "event"
+            )
+        )
+
     def checkpoint(step: int) -> None:
         rngs = [rng_state()]
         if rt.ddp:
@@ -596,15 +607,7 @@ def train(cfg: TrainConfig, *, on_eval: OnEval | None = None) -> Path:
 
         done = progress(step, tokens_seen, train_time) >= 1.0
         if cfg.eval.interval and step % cfg.eval.interval == 0 and not (done and cfg.eval.at_end):
-            record = validate(step)
-            logger.write(record)
-            logger.say(
-                " | ".join(
-                    f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                    for k, v in record.items()
-                    if k != "event"
-                )
-            )
+            validate_and_log(step)
         if (
             cfg.checkpoint.interval
             and step % cfg.checkpoint.interval == 0
@@ -615,15 +618,7 @@ def train(cfg: TrainConfig, *, on_eval: OnEval | None = None) -> Path:
     if stage_idx < 0:  # the budget was already spent (resumed at the end)
         stage_idx = stage_for(step)
     if cfg.eval.at_end:
-        record = validate(step)
-        logger.write(record)
-        logger.say(
-            " | ".join(
-                f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
-                for k, v in record.items()
-                if k != "event"
-            )
-        )
+        validate_and_log(step)
     if cfg.checkpoint.at_end:
         checkpoint(step)
 
