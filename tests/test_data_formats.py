@@ -9,7 +9,7 @@ import pytest
 from cadmus.data import Reject, build, judge, normalize_output
 from cadmus.data.canon import canonical_form, program_key, rename
 from cadmus.data.formats import OUTPUT_SEPARATOR, TRACE_SEPARATOR
-from cadmus.lang import parse, to_dsl
+from cadmus.lang import check, parse, to_dsl
 from cadmus.lang.ast import BinOp, BinOpKind, Call, FuncDef, Module, Name, Num, Return
 from cadmus.tasks import Sample, all_families, get_family
 
@@ -188,6 +188,7 @@ def _program_text(fmt: str, built) -> str:
 
 
 def test_every_family_and_format_parses_back_and_judges_true() -> None:
+    """Also: the true program, checked afresh, holds and takes the steps its example records."""
     made = 0
     for name, fam in all_families().items():
         knobs = fam.knobs({})
@@ -200,6 +201,8 @@ def test_every_family_and_format_parses_back_and_judges_true() -> None:
                     assert rej.reason == "not_applicable", (name, fmt, rej.message)
                     continue
                 assert parse(_program_text(fmt, built)) == built.module, (name, fmt)
+                verdict = check(built.module)
+                assert verdict.ok and verdict.steps == built.steps, (name, fmt, str(verdict))
                 assert judge(fmt, built.prompt, built.completion, built.judge_info).ok, (name, fmt)
                 made += 1
     assert made > 100

@@ -10,6 +10,15 @@ Builders take the sample's tree and never re-parse their own text: the
 prompt and completion are cut from the canonical print (`to_dsl`) of the very
 tree that is compiled and checked, so the verified program is the one the text
 shows (tests check that prompt + completion parses back to it).
+
+Each example costs one verification run: `check` (semantics, compile, VM) of
+the program with `print` where the true program has its asserts
+(`print(answer)`, `print(f(args))`). That run gives the values, and the VM is
+deterministic, so the true program (the same program, each one-value print
+turned into `assert e == value`) holds by construction; its steps are the
+run's plus one per assert. Tests re-`check` the true program of every family
+and format and compare verdict and steps; `cadmus data verify` re-judges a
+sample of a built dataset through its text.
 """
 
 from __future__ import annotations
@@ -82,39 +91,31 @@ def _reject_verdict(verdict: Any) -> Reject:
     return Reject(kind, message)
 
 
-def _run_values(module: Module) -> Any:
-    """Run a program built to read values off (not a verification): compile and run it.
-
-    The semantic pass is left to the verification run of the completed
-    program, which goes through `check` like any judge.
-    """
-    lang = _lang()
-    from cadmus.vm import run
-
-    try:
-        compiled = lang.compile_program(module)
-    except lang.LangError as err:
-        raise Reject("semantic_error", err.message) from None
-    verdict = lang.judge_run(compiled, run(compiled.program))
+def _run_checked(module: Module) -> Any:
+    """The verification run: `check` (semantics, compile, VM) of a program; a failure rejects the sample."""
+    verdict = _check(module)
     if not verdict.ok:
         raise _reject_verdict(verdict)
     return verdict
 
 
 def _answer_value(sample: Any) -> tuple[int, Any]:
-    """The answer's value, from running body + print(answer) on the VM."""
-    verdict = _run_values(Module((*tuple(sample.body), Print((sample.answer,)))))
+    """The answer's value, from the verification run of body + print(answer)."""
+    verdict = _run_checked(Module((*tuple(sample.body), Print((sample.answer,)))))
     last = verdict.outputs[-1]
     if len(last) != 1:
         raise Reject("not_applicable", "the answer is not one integer")
     return last[0], verdict
 
 
-def _verify(module: Module) -> Any:
-    verdict = _check(module)
-    if not verdict.ok:
-        raise Reject("verify_failed", f"the completed program is not true: {verdict}")
-    return verdict
+def _asserted_steps(verdict: Any, n_asserts: int) -> int:
+    """VM steps of the true program made from a run by turning `n_asserts` one-value prints into asserts.
+
+    `print(e)` compiles to `e; PRINT 1` and `assert e == v` to `e; PUSH v;
+    ASSERTEQ`: one step more each, all else identical (tests compare with a
+    fresh `check` of the true program).
+    """
+    return verdict.steps + n_asserts
 
 
 def _final_assert(answer: A.Expr, value: int) -> Assert:
@@ -125,14 +126,13 @@ def _final_assert(answer: A.Expr, value: int) -> Assert:
 
 
 def build_complete(sample: Any) -> Built:
-    value, _ = _answer_value(sample)
+    value, verdict = _answer_value(sample)
     module = Module((*tuple(sample.body), _final_assert(sample.answer, value)))
     text = _to_dsl(module)
     completion = _to_dsl(num(value)) + "\n"
     if not text.endswith(completion):
         raise Reject("not_applicable", "the printed assert does not end with its value")
-    verdict = _verify(module)
-    return Built(text[: -len(completion)], completion, {}, verdict.steps, (value,), module)
+    return Built(text[: -len(completion)], completion, {}, _asserted_steps(verdict, 1), (value,), module)
 
 
 def _closed(expr: Any) -> bool:
@@ -193,7 +193,7 @@ def build_complete_stmt(sample: Any) -> Built:
     body = tuple(sample.body)
     if len(body) < 2 or not isinstance(body[-1], (A.Assign, A.AugAssign)):
         raise Reject("not_applicable", "the program does not end with an assignment")
-    value, _ = _answer_value(sample)
+    value, verdict = _answer_value(sample)
     hidden = _final_assert(sample.answer, value)
     module = Module((*body, hidden))
     head = _to_dsl(Module(body[:-1]))
@@ -201,8 +201,8 @@ def build_complete_stmt(sample: Any) -> Built:
     if not whole.startswith(head):
         raise Reject("not_applicable", "the printed body does not start with its prefix")
     check_text = _to_dsl(Module((hidden,)))
-    verdict = _verify(module)
-    return Built(head, whole[len(head) :], {"check": check_text}, verdict.steps, (value,), module)
+    steps = _asserted_steps(verdict, 1)
+    return Built(head, whole[len(head) :], {"check": check_text}, steps, (value,), module)
 
 
 def judge_complete_stmt(prompt: str, answer: str, info: dict[str, Any]) -> Any:
@@ -230,7 +230,7 @@ def build_output(sample: Any) -> Built:
     # The judge runs the prompt's program and compares what it prints with the
     # answer; the completion is defined as that output, so this one run is the
     # judge's own computation and proves the program true.
-    verdict = _run_values(module)
+    verdict = _run_checked(module)
     values = tuple(v for line in verdict.outputs for v in line)
     return Built(
         _to_dsl(module) + OUTPUT_SEPARATOR, verdict.output_text + "\n", {}, verdict.steps, values, module
@@ -283,7 +283,7 @@ def _function_parts(
     target = targets[0]
     helpers = tuple(d for d in defs if d is not target)
     calls = tuple(A.Call(name, tuple(args)) for args in sample.test_inputs)
-    verdict = _run_values(Module((*helpers, target, *(Print((call,)) for call in calls))))
+    verdict = _run_checked(Module((*helpers, target, *(Print((call,)) for call in calls))))
     if len(verdict.outputs) != len(calls) or any(len(line) != 1 for line in verdict.outputs):
         raise Reject("not_applicable", "the function prints while it runs")
     asserts = tuple(
@@ -303,7 +303,7 @@ def _split_def(target: FuncDef) -> tuple[str, str]:
 
 def _build_function(sample: Any, instruction: str | None) -> Built:
     min_tests = 1 if instruction is not None else 2
-    helpers, target, asserts, _ = _function_parts(sample, min_tests)
+    helpers, target, asserts, verdict = _function_parts(sample, min_tests)
     header, body_text = _split_def(target)
     helpers_text = _to_dsl(Module(helpers)) if helpers else ""
     tests_text = _to_dsl(Module(asserts))
@@ -317,9 +317,8 @@ def _build_function(sample: Any, instruction: str | None) -> Built:
         prompt = comment + head
     info = {"head": head, "tests": tests_text, "helpers": len(helpers), "shown": shown}
     module = Module((*helpers, target, *asserts))
-    verdict = _verify(module)
     values = tuple(const for a in asserts if (const := A.const_value(a.test.right)) is not None)  # type: ignore[attr-defined]
-    return Built(prompt, body_text, info, verdict.steps, values, module)
+    return Built(prompt, body_text, info, _asserted_steps(verdict, len(asserts)), values, module)
 
 
 def build_synthesize(sample: Any) -> Built:
