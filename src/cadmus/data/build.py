@@ -94,6 +94,24 @@ def plan_tasks(plan: Plan) -> list[ShardTask]:
     return tasks
 
 
+def heaviest_first(plan: Plan, tasks: list[ShardTask]) -> list[ShardTask]:
+    """`tasks` ordered by expected attempts, most first, so no worker is left alone with a long shard.
+
+    An example of a split whose hash region covers a share `s` of the space
+    takes about `1 / s` attempts (a renamed split regenerates its base split).
+    """
+    space = float(2**64)
+
+    def attempts(task: ShardTask) -> float:
+        split = plan.split(task.split)
+        if split.kind == "renamed":
+            split = plan.split(split.renamed_of or "test")
+        lo, hi = split.region
+        return (task.stop - task.start) * space / max(1, hi - lo)
+
+    return sorted(tasks, key=attempts, reverse=True)
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -327,7 +345,7 @@ def build_dataset(
             for t in todo:
                 build_shard(plan, t, out, bar.update if bar is not None else None)
         else:
-            _run_parallel(plan, todo, out, min(workers, len(todo)), bar)
+            _run_parallel(plan, heaviest_first(plan, todo), out, min(workers, len(todo)), bar)
     finally:
         if bar is not None:
             bar.close()

@@ -23,8 +23,8 @@ from cadmus.vm.errors import (
 )
 from cadmus.vm.isa import BY_NAME, ISA, Op, Operand, OpInfo
 from cadmus.vm.machine import DEFAULT_LIMITS, Limits, RunResult, TraceStep, run
-from cadmus.vm.program import Instr, Program
-from cadmus.vm.verify import INT_MAX, INT_MIN, verify
+from cadmus.vm.program import INT_MAX, INT_MIN, Instr, Program
+from cadmus.vm.verify import verify
 
 __all__ = [
     "BY_NAME",

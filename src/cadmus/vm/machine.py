@@ -41,8 +41,8 @@ from cadmus.vm.errors import (
     VMError,
 )
 from cadmus.vm.isa import Op
-from cadmus.vm.program import Instr, Program
-from cadmus.vm.verify import INT_MAX, INT_MIN, analyze
+from cadmus.vm.program import INT_MAX, INT_MIN, Instr, Program
+from cadmus.vm.verify import analyze
 
 _UNDERFLOW = 99  # pseudo-opcode the decoder puts where verify proved an underflow
 _HALT = int(Op.HALT)

@@ -10,14 +10,65 @@ from cadmus.vm.isa import ISA, Op, Operand
 
 _OPS: tuple[Op, ...] = tuple(Op)
 _NARGS: tuple[int, ...] = tuple(len(info.operands) for info in ISA)
+_KINDS: tuple[tuple[Operand, ...], ...] = tuple(info.operands for info in ISA)
+
+INT_MIN = -(2**63)
+INT_MAX = 2**63 - 1
+MAX_SLOT = 2**16  # slots and counts are below this
+
+
+def operand_error(kind: Operand, v: int, n: int | None = None) -> str | None:
+    """What is wrong with operand `v` of kind `kind` (None if it is fine).
+
+    A target is checked against the program length `n`; with `n` None only
+    its sign is (the instruction alone does not know the program).
+    """
+    if kind is Operand.INT:
+        if not INT_MIN <= v <= INT_MAX:
+            return f"constant {v} outside the signed 64-bit range"
+    elif kind is Operand.SLOT:
+        if not 0 <= v < MAX_SLOT:
+            return f"slot {v} outside 0..{MAX_SLOT - 1}"
+    elif kind is Operand.COUNT:
+        if not 0 <= v < MAX_SLOT:
+            return f"count {v} outside 0..{MAX_SLOT - 1}"
+    elif kind is Operand.TARGET:
+        if v < 0 or (n is not None and v > n):
+            return f"target {v} outside 0..{'n' if n is None else n}"
+    elif not 0 <= v <= INT_MAX:  # Operand.ID
+        return f"assertion id {v} must be non-negative"
+    return None
+
+
+def _precheck(op: int, args: tuple[int, ...]) -> tuple[str | None, int]:
+    """The operand problem that does not depend on the program, and the jump target (-1: none)."""
+    if len(args) != _NARGS[op]:
+        return f"expects {_NARGS[op]} operand(s), found {len(args)}", -1
+    target = -1
+    for kind, v in zip(_KINDS[op], args):
+        problem = operand_error(kind, v)
+        if problem is not None:
+            return problem, -1
+        if kind is Operand.TARGET:
+            target = v
+    return None, target
 
 
 @dataclass(frozen=True, slots=True)
 class Instr:
-    """One instruction: an opcode and its immediate operands."""
+    """One instruction: an opcode and its immediate operands.
+
+    Construction also works out what the verifier asks of every instruction
+    (its flat `(op, a, b)` form, an operand problem, its jump target), once
+    per instruction rather than once per program that holds it: compiled
+    programs share their instructions.
+    """
 
     op: Op
     args: tuple[int, ...] = ()
+    flat: tuple[int, int, int] = field(init=False, compare=False, repr=False)
+    problem: str | None = field(init=False, compare=False, repr=False)
+    target: int = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         op = self.op
@@ -35,8 +86,16 @@ class Instr:
             if type(a) is not int:
                 if isinstance(a, bool) or not isinstance(a, int):
                     raise InvalidProgram(f"{ISA[op].name}: operand must be an integer, found {a!r}")
-                object.__setattr__(self, "args", tuple(int(x) for x in args))
+                args = tuple(int(x) for x in args)
+                object.__setattr__(self, "args", args)
                 break
+        code = int(self.op)
+        problem, target = _precheck(code, args)
+        k = len(args)
+        flat = (code, args[0] if k else 0, args[1] if k > 1 else 0)
+        object.__setattr__(self, "flat", flat)
+        object.__setattr__(self, "problem", problem)
+        object.__setattr__(self, "target", target)
 
     @property
     def name(self) -> str:

@@ -16,11 +16,7 @@ from dataclasses import dataclass
 
 from cadmus.vm.errors import InvalidProgram
 from cadmus.vm.isa import ISA, Op, Operand
-from cadmus.vm.program import Instr, Program
-
-INT_MIN = -(2**63)
-INT_MAX = 2**63 - 1
-MAX_SLOT = 2**16  # slots and counts are below this
+from cadmus.vm.program import Instr, Program, operand_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +28,8 @@ class Analysis:
     entries: tuple[int, ...]  # pc 0 and the call targets
 
 
-_KINDS: tuple[tuple[Operand, ...], ...] = tuple(info.operands for info in ISA)
-_NARGS: tuple[int, ...] = tuple(len(info.operands) for info in ISA)
 _POPS: tuple[int, ...] = tuple(info.pops for info in ISA)
 _PUSHES: tuple[int, ...] = tuple(info.pushes for info in ISA)
-_K_INT, _K_SLOT, _K_TARGET, _K_COUNT = Operand.INT, Operand.SLOT, Operand.TARGET, Operand.COUNT
 _CALL, _PRINT, _PICK = int(Op.CALL), int(Op.PRINT), int(Op.PICK)
 _JMP, _JZ, _JNZ, _RET, _HALT = int(Op.JMP), int(Op.JZ), int(Op.JNZ), int(Op.RET), int(Op.HALT)
 # Control flow of each opcode: 0 falls through, 1 jumps, 2 branches, 3 ends the path.
@@ -61,51 +54,18 @@ def _bad(pc: int, program: Program, detail: str) -> InvalidProgram:
     return InvalidProgram(detail).at(pc, program.code[pc])  # type: ignore[return-value]
 
 
-def _operand_error(kind: Operand, v: int, n: int) -> str | None:
-    """What is wrong with operand `v` of kind `kind` (None if it is fine)."""
-    if kind is _K_INT:
-        if not INT_MIN <= v <= INT_MAX:
-            return f"constant {v} outside the signed 64-bit range"
-    elif kind is _K_SLOT:
-        if not 0 <= v < MAX_SLOT:
-            return f"slot {v} outside 0..{MAX_SLOT - 1}"
-    elif kind is _K_COUNT:
-        if not 0 <= v < MAX_SLOT:
-            return f"count {v} outside 0..{MAX_SLOT - 1}"
-    elif kind is _K_TARGET:
-        if not 0 <= v <= n:
-            return f"target {v} outside 0..{n}"
-    elif not 0 <= v <= INT_MAX:  # Operand.ID
-        return f"assertion id {v} must be non-negative"
-    return None
-
-
 def _check_operands(program: Program) -> list[tuple[int, int, int]]:
     """Check every operand; return the flat (op, a, b) form of the code."""
-    n = len(program.code)
-    flat: list[tuple[int, int, int]] = []
-    append = flat.append
-    nargs = _NARGS
-    for pc, ins in enumerate(program.code):
-        args = ins.args
-        op = int(ins.op)
-        k = len(args)
-        if k != nargs[op]:
-            raise _bad(pc, program, f"expects {nargs[op]} operand(s), found {k}")
-        if k == 0:
-            append((op, 0, 0))
-            continue
-        a = args[0]
-        # Fast acceptance of the usual ranges; the slow path says what is wrong.
-        if k == 1 and 0 <= a <= n and a < MAX_SLOT:
-            append((op, a, 0))
-            continue
-        for kind, v in zip(_KINDS[op], args):
-            problem = _operand_error(kind, v, n)
+    code = program.code
+    n = len(code)
+    if any(ins.problem is not None or ins.target > n for ins in code):
+        for pc, ins in enumerate(code):
+            problem = ins.problem
+            if problem is None and ins.target > n:
+                problem = operand_error(Operand.TARGET, ins.target, n)
             if problem is not None:
                 raise _bad(pc, program, problem)
-        append((op, a, args[1]) if k == 2 else (op, a, 0))
-    return flat
+    return [ins.flat for ins in code]
 
 
 def analyze(program: Program) -> Analysis:
