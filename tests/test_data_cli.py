@@ -46,6 +46,11 @@ def test_build_show_verify(tmp_path: Path) -> None:
 
     ok = cadmus("data", "verify", str(out), "--sample", "30")
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    every = cadmus("data", "verify", str(out), "--all", "--workers", "2")
+    assert every.returncode == 0 and every.stderr.strip() == f"{out}: ok", every.stdout + every.stderr
+    assert (
+        cadmus("data", "verify", str(out), "--workers", "0").stderr.strip().endswith("--workers must be >= 1")
+    )
     with open(out / "train" / "shard-00001.parquet", "r+b") as f:
         f.seek(64)
         f.write(b"corrupt")

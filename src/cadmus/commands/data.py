@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = dsub.add_parser("verify", help="check shard hashes and re-judge a sample of examples on the VM")
     p.add_argument("dir", metavar="DIR")
     p.add_argument("--sample", type=int, default=200, metavar="N", help="examples to re-judge (default 200)")
+    p.add_argument("--all", action="store_true", help="re-judge every example (overrides --sample)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
     p.set_defaults(func=cmd_verify)
 
     p = dsub.add_parser("show", help="print examples (prompt | completion)")
@@ -76,7 +78,8 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from cadmus.data import verify_dataset
 
-    problems = verify_dataset(args.dir, sample=args.sample)
+    sample = None if args.all else args.sample
+    problems = verify_dataset(args.dir, sample=sample, workers=args.workers)
     for line in problems:
         print(f"{args.dir}: {line}")
     if problems:
