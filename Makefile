@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # dependency can pull a multi-GB CUDA wheel.
 TORCH ?= torch==2.13.0
 
-.PHONY: install demo test lint format docs bench bench-vm bench-lang bench-data bench-tokenizer bench-train bench-eval clean
+.PHONY: install demo test lint format docs bench bench-vm bench-lang bench-data bench-data-full bench-tokenizer bench-train bench-eval clean
 
 install: $(STAMP)
 
@@ -47,6 +47,9 @@ bench-lang: install
 
 bench-data: install
 	$(BIN)/python benchmarks/bench_data.py
+
+bench-data-full: install
+	$(BIN)/python benchmarks/bench_data.py --full
 
 bench-tokenizer: install
 	$(BIN)/python benchmarks/bench_tokenizer.py
