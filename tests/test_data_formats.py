@@ -8,7 +8,7 @@ import pytest
 
 from cadmus.data import Reject, build, judge, normalize_output
 from cadmus.data.canon import canonical_form, program_key, rename
-from cadmus.data.formats import OUTPUT_SEPARATOR, TRACE_SEPARATOR
+from cadmus.data.formats import MAX_TRACE_LINES, OUTPUT_SEPARATOR, TRACE_PROBE_STEPS, TRACE_SEPARATOR
 from cadmus.lang import check, parse, to_dsl
 from cadmus.lang.ast import BinOp, BinOpKind, Call, FuncDef, Module, Name, Num, Return
 from cadmus.tasks import Sample, all_families, get_family
@@ -165,6 +165,21 @@ def test_trace_through_a_function() -> None:
     assert built.prompt == "def f(x):\n    return x * 2\nprint(f(3))\n" + TRACE_SEPARATOR
     assert judge("trace", built.prompt, built.completion, {}).ok
     assert not judge("trace", built.prompt, built.completion.replace("return 6", "return 7"), {}).ok
+
+
+def test_trace_length_limit_past_the_probe() -> None:
+    """Runs longer than the first traced run's probe: a short trace is still made, a long one rejected."""
+    few_lines = (
+        "x = 0\ni = 0\nwhile i < 60:\n    x = (x + i * i * i * i * i * i * i * i) % 1000003\n    i += 1\n"
+    )
+    sample = Sample(body=parse(few_lines).body, answer=Name("x"))
+    built = build("trace", sample)
+    assert built.steps > TRACE_PROBE_STEPS and built.completion.count("\n") <= MAX_TRACE_LINES
+    assert judge("trace", built.prompt, built.completion, {}).ok
+    many_lines = "x = 0\nfor i in range(400):\n    x += i\n"
+    with pytest.raises(Reject) as info:
+        build("trace", Sample(body=parse(many_lines).body, answer=Name("x")))
+    assert info.value.reason == "not_applicable" and "longer than" in info.value.message
 
 
 def test_trace_not_applicable_to_arrays() -> None:

@@ -36,6 +36,7 @@ TRACE_SEPARATOR = "# trace:\n"
 SHOWN_EXAMPLES = 4  # synthesize: tests shown in the prompt (at least one is always held out)
 MAX_TRACE_LINES = 200  # trace: longer executions are not made into trace examples
 TRACE_MAX_STEPS = 100_000  # trace: VM step limit of traced runs (build and judge)
+TRACE_PROBE_STEPS = 1_000  # trace build: a first traced run stops here (longer traces are rare)
 
 FORMATS = ("complete", "complete_stmt", "output", "synthesize", "instruct", "trace")
 
@@ -458,18 +459,38 @@ def trace_text(compiled: Any, result: Any) -> str:
     return "\n".join(rows) + "\n"
 
 
-def _traced(module: Module) -> Any:
+def _traced(module: Module, max_steps: int = TRACE_MAX_STEPS) -> Any:
     """`execute` with tracing, its steps capped so a runaway program cannot fill memory with its trace."""
     from cadmus.vm import Limits
 
-    return _lang().execute(module, trace=True, limits=Limits(max_steps=TRACE_MAX_STEPS))
+    return _lang().execute(module, trace=True, limits=Limits(max_steps=max_steps))
+
+
+def _reject_long(text: str) -> None:
+    if text.count("\n") > MAX_TRACE_LINES:
+        raise Reject("not_applicable", f"the trace is longer than {MAX_TRACE_LINES} lines")
 
 
 def _trace_of(module: Module) -> tuple[str, Any]:
-    execution = _traced(module)
-    if not execution.verdict.ok:
-        raise _reject_verdict(execution.verdict)
-    return trace_text(execution.compiled, execution.result), execution.verdict
+    """The trace and verdict of a program whose trace fits in `MAX_TRACE_LINES` (else `Reject`).
+
+    Stepping the VM for a trace is slow, so a first run stops after
+    `TRACE_PROBE_STEPS`: the trace of a prefix of the run has at most as
+    many lines as the whole, so a prefix already too long rejects the program
+    without running the rest; a run that reaches the probe's end with a short
+    trace so far is traced again in full.
+    """
+    execution = _traced(module, TRACE_PROBE_STEPS)
+    verdict = execution.verdict
+    if not verdict.ok and execution.result is not None and execution.result.steps >= TRACE_PROBE_STEPS:
+        _reject_long(trace_text(execution.compiled, execution.result))
+        execution = _traced(module)
+        verdict = execution.verdict
+    if not verdict.ok:
+        raise _reject_verdict(verdict)
+    text = trace_text(execution.compiled, execution.result)
+    _reject_long(text)
+    return text, verdict
 
 
 def build_trace(sample: Any) -> Built:
@@ -481,8 +502,6 @@ def build_trace(sample: Any) -> Built:
     # the judge re-derives the trace from this very run.
     program_text = _to_dsl(module)
     text, verdict = _trace_of(_parse_cached(program_text))
-    if text.count("\n") > MAX_TRACE_LINES:
-        raise Reject("not_applicable", f"the trace is longer than {MAX_TRACE_LINES} lines")
     values = tuple(v for line in verdict.outputs for v in line)
     return Built(program_text + TRACE_SEPARATOR, text, {}, verdict.steps, values, module)
 
