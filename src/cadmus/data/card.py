@@ -68,9 +68,10 @@ def _plots(out: Path, frame: Any, split: str) -> list[str]:
         return names
     families = sorted(frame["family"].unique())
     for metric, label, log in METRICS:
-        fig, (ax1, ax2) = plt.subplots(
-            1, 2, figsize=(12, max(3.5, 0.28 * len(families) + 1.2)), gridspec_kw={"width_ratios": [1, 1.3]}
-        )
+        height = max(3.5, 0.28 * len(families) + 1.2)
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, height), gridspec_kw={"width_ratios": [1, 1.3]})
+        # Fixed margins in inches: `tight_layout` measured every label and took a third of the card's time.
+        fig.subplots_adjust(left=0.07, right=0.98, bottom=0.6 / height, top=1 - 0.35 / height, wspace=0.24)
         values = frame[metric].to_numpy()
         if log:
             shifted = values + 1
@@ -90,7 +91,6 @@ def _plots(out: Path, frame: Any, split: str) -> list[str]:
             ax2.set_xscale("log")
         ax2.set_title("per family")
         ax2.tick_params(axis="y", labelsize=7)
-        fig.tight_layout()
         name = f"{split}_{metric}.png"
         fig.savefig(plots / name, dpi=80, metadata={"Software": None})
         plt.close(fig)
