@@ -40,18 +40,15 @@ def operand_error(kind: Operand, v: int, n: int | None = None) -> str | None:
     return None
 
 
-def _precheck(op: int, args: tuple[int, ...]) -> tuple[str | None, int]:
-    """The operand problem that does not depend on the program, and the jump target (-1: none)."""
+def instr_problem(op: int, args: tuple[int, ...], n: int | None = None) -> str | None:
+    """What is wrong with the operands of one instruction (None if nothing) in a program of length `n`."""
     if len(args) != _NARGS[op]:
-        return f"expects {_NARGS[op]} operand(s), found {len(args)}", -1
-    target = -1
+        return f"expects {_NARGS[op]} operand(s), found {len(args)}"
     for kind, v in zip(_KINDS[op], args):
-        problem = operand_error(kind, v)
+        problem = operand_error(kind, v, n)
         if problem is not None:
-            return problem, -1
-        if kind is Operand.TARGET:
-            target = v
-    return None, target
+            return problem
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +87,8 @@ class Instr:
                 object.__setattr__(self, "args", args)
                 break
         code = int(self.op)
-        problem, target = _precheck(code, args)
+        problem = instr_problem(code, args)
+        target = next((v for kind, v in zip(_KINDS[code], args) if kind is Operand.TARGET), -1)
         k = len(args)
         flat = (code, args[0] if k else 0, args[1] if k > 1 else 0)
         object.__setattr__(self, "flat", flat)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cadmus.vm.errors import InvalidProgram
-from cadmus.vm.isa import ISA, Op, Operand
-from cadmus.vm.program import Instr, Program, operand_error
+from cadmus.vm.isa import ISA, Op
+from cadmus.vm.program import Instr, Program, instr_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +60,7 @@ def _check_operands(program: Program) -> list[tuple[int, int, int]]:
     n = len(code)
     if any(ins.problem is not None or ins.target > n for ins in code):
         for pc, ins in enumerate(code):
-            problem = ins.problem
-            if problem is None and ins.target > n:
-                problem = operand_error(Operand.TARGET, ins.target, n)
+            problem = instr_problem(int(ins.op), ins.args, n)
             if problem is not None:
                 raise _bad(pc, program, problem)
     return [ins.flat for ins in code]
