@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
 from typing import Any
@@ -110,13 +111,17 @@ def _walk(node: Any, out: list[str], namer: _Namer) -> None:
         _walk(getattr(node, name), out, namer)
 
 
-def canonical_form(nodes: Iterable[Any], *, rename: bool = True) -> str:
-    """The canonical serialization of a sequence of statements/expressions."""
+def _serialize(nodes: Iterable[Any], rename: bool) -> tuple[list[str], _Namer]:
     out: list[str] = []
     namer = _Namer(rename)
     for node in nodes:
         _walk(node, out, namer)
-    return " ".join(out)
+    return out, namer
+
+
+def canonical_form(nodes: Iterable[Any], *, rename: bool = True) -> str:
+    """The canonical serialization of a sequence of statements/expressions."""
+    return " ".join(_serialize(nodes, rename)[0])
 
 
 def program_key(nodes: Iterable[Any], *, rename: bool = True) -> int:
@@ -124,16 +129,25 @@ def program_key(nodes: Iterable[Any], *, rename: bool = True) -> int:
     return key_and_max_const(nodes, rename=rename)[0]
 
 
-def key_and_max_const(nodes: Iterable[Any], *, rename: bool = True) -> tuple[int, int]:
-    """`program_key` and the largest integer literal of the program, in one walk."""
-    out: list[str] = []
-    namer = _Namer(rename)
-    for node in nodes:
-        _walk(node, out, namer)
-    text = " ".join(out)
-    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+def key_and_max_const(nodes: Iterable[Any], *, rename: bool = True, text: str = "") -> tuple[int, int]:
+    """`program_key` and the largest integer literal of the program, in one walk.
+
+    `text` (free text shown with the program, such as an instruction) joins
+    the key with the program's identifiers in it renamed like the program's.
+    """
+    out, namer = _serialize(nodes, rename)
+    form = " ".join(out)
+    if text:
+        form += " | " + (rename_words(text, {**namer.vars, **namer.funcs}) if rename else text)
+    digest = hashlib.blake2b(form.encode(), digest_size=8).digest()
     biggest = max((int(t) for t in out if t.isdigit()), default=0)
     return int.from_bytes(digest, "little"), biggest
+
+
+def max_literal(nodes: Iterable[Any]) -> int:
+    """The largest integer literal in a sequence of statements/expressions (0 if none)."""
+    out = _serialize(nodes, False)[0]
+    return max((int(t) for t in out if t.isdigit()), default=0)
 
 
 # ---- renaming ----------------------------------------------------------------
@@ -141,20 +155,20 @@ def key_and_max_const(nodes: Iterable[Any], *, rename: bool = True) -> tuple[int
 
 def variables_of(nodes: Iterable[Any]) -> list[str]:
     """User variable and parameter names in order of first appearance."""
-    namer = _Namer(True)
-    out: list[str] = []
-    for node in nodes:
-        _walk(node, out, namer)
-    return list(namer.vars)
+    return list(_serialize(nodes, True)[1].vars)
 
 
 def functions_of(nodes: Iterable[Any]) -> list[str]:
     """User function names in order of first appearance."""
-    namer = _Namer(True)
-    out: list[str] = []
-    for node in nodes:
-        _walk(node, out, namer)
-    return list(namer.funcs)
+    return list(_serialize(nodes, True)[1].funcs)
+
+
+def rename_words(text: str, mapping: Mapping[str, str]) -> str:
+    """`text` with every whole word that is a key of `mapping` replaced by its value."""
+    if not mapping:
+        return text
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(mapping, key=len, reverse=True))) + r")\b")
+    return pattern.sub(lambda m: mapping[m.group(1)], text)
 
 
 def rename(node: Any, variables: Mapping[str, str], functions: Mapping[str, str] | None = None) -> Any:

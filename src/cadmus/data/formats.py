@@ -310,13 +310,13 @@ def _build_function(sample: Any, instruction: str | None) -> Built:
     tests_text = _to_dsl(Module(asserts))
     head = helpers_text + header
     if instruction is None:
-        shown = min(SHOWN_EXAMPLES, len(asserts) - 1)
-        prompt = helpers_text + "".join(tests_text.splitlines(keepends=True)[:shown]) + header
+        n_shown = _shown_count(len(asserts))
+        prompt = helpers_text + "".join(tests_text.splitlines(keepends=True)[:n_shown]) + header
     else:
-        shown = 0
+        n_shown = 0
         comment = "".join(f"# {line.strip()}\n" for line in instruction.strip().splitlines() if line.strip())
         prompt = comment + head
-    info = {"head": head, "tests": tests_text, "helpers": len(helpers), "shown": shown}
+    info = {"head": head, "tests": tests_text, "helpers": len(helpers), "shown": n_shown}
     module = Module((*helpers, target, *asserts))
     values = tuple(const for a in asserts if (const := A.const_value(a.test.right)) is not None)  # type: ignore[attr-defined]
     return Built(prompt, body_text, info, _asserted_steps(verdict, len(asserts)), values, module)
@@ -344,6 +344,38 @@ def judge_function(prompt: str, answer: str, info: dict[str, Any]) -> Any:
     if len(body) != n + 1 + len(ref_tests) or not isinstance(body[n], FuncDef) or body[n + 1 :] != ref_tests:
         return _verdict("parse_error", "the answer must be the function's body only")
     return _check(module)
+
+
+def _shown_count(n_tests: int) -> int:
+    return min(SHOWN_EXAMPLES, n_tests - 1)
+
+
+PARTIAL_FORMATS = frozenset({"synthesize", "instruct"})  # prompts that show less than the whole program
+
+
+def shown(fmt: str, sample: Any) -> tuple[tuple[Any, ...], str]:
+    """What an example of format `fmt` shows of `sample`, as trees and free text (its program key's input).
+
+    Known before the example is built, so that samples outside a split's
+    region or repeating one are dropped without a run. Equal prompts always
+    give equal keys: for `complete`, `output` and `trace` the program and its
+    answer expression; for `synthesize` the helper functions, the signature of
+    the function under test and the shown test inputs (their values follow
+    from them); for `instruct` the helpers, the signature and the instruction.
+    `complete_stmt` keys the whole program and its answer: its prompt (all
+    but the last statement) is judged against a hidden check, so equal
+    prompts with different hidden statements are different examples.
+    """
+    if fmt not in PARTIAL_FORMATS or not sample.function:
+        return (*sample.body, sample.answer), ""
+    defs = [s for s in sample.body if isinstance(s, FuncDef)]
+    helpers = tuple(d for d in defs if d.name != sample.function)
+    target = next((d for d in defs if d.name == sample.function), None)
+    signature = (FuncDef(sample.function, target.params, (A.Pass(),)),) if target is not None else ()
+    if fmt == "instruct":
+        return (*helpers, *signature), sample.instruction or ""
+    tests = sample.test_inputs[: _shown_count(len(sample.test_inputs))]
+    return (*helpers, *signature, *(arg for args in tests for arg in args)), ""
 
 
 # ---- trace ---------------------------------------------------------------------------------

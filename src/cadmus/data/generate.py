@@ -18,15 +18,14 @@ import dataclasses
 import hashlib
 import json
 import random
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cadmus.data.canon import functions_of, key_and_max_const, rename, variables_of
+from cadmus.data.canon import functions_of, key_and_max_const, max_literal, rename, rename_words, variables_of
 from cadmus.data.config import Choice, Plan, SplitPlan
-from cadmus.data.formats import Built, Reject, build
+from cadmus.data.formats import PARTIAL_FORMATS, Built, Reject, build, shown
 from cadmus.errors import CadmusError
 from cadmus.lang import ast as A
 
@@ -117,8 +116,16 @@ class _Chooser:
         return self.choices[min(i, len(self.choices) - 1)]
 
 
-def _key(sample: Any, canonical: bool) -> tuple[int, int]:
-    return key_and_max_const((*sample.body, sample.answer), rename=canonical)
+def example_key(sample: Any, fmt: str, canonical: bool) -> tuple[int, int | None]:
+    """The key of an example (dedup and split regions), from what it shows (see `formats.shown`).
+
+    Second: the program's largest integer literal when what it shows is the
+    whole program (None for formats that show less, whose literals are
+    read off the built example).
+    """
+    nodes, text = shown(fmt, sample)
+    key, max_const = key_and_max_const(nodes, rename=canonical, text=text)
+    return key, None if fmt in PARTIAL_FORMATS else max_const
 
 
 def generate(
@@ -154,7 +161,7 @@ def generate(
                 stats.rejections[fam]["sample_error"] += 1
                 last.append(f"{fam}: {err}")
                 continue
-            key, max_const = _key(sample, canonical)
+            key, max_const = example_key(sample, choice.format, canonical)
             if not lo <= key < hi:
                 stats.outside_region[fam] += 1
                 continue
@@ -170,6 +177,8 @@ def generate(
             if seen is not None:
                 seen.add(key)
             stats.counts[(fam, choice.format)] += 1
+            if max_const is None:
+                max_const = max_literal(built.module.body if built.module is not None else ())
             yield Accepted(index, seed, choice, sample, built, key, max_const)
             break
         else:
@@ -207,12 +216,7 @@ def rename_sample(sample: Any, rng: random.Random, pool: str) -> Any:
     old = variables_of(nodes)
     picker = NamePicker(rng, pool, avoid=tuple(functions_of(nodes)))
     mapping = {name: picker.pick() for name in old}
-    instruction = sample.instruction
-    if instruction:
-        pattern = re.compile(
-            r"\b(" + "|".join(map(re.escape, sorted(mapping, key=len, reverse=True))) + r")\b"
-        )
-        instruction = pattern.sub(lambda m: mapping[m.group(1)], instruction) if mapping else instruction
+    instruction = rename_words(sample.instruction, mapping) if sample.instruction else sample.instruction
     return dataclasses.replace(
         sample,
         body=rename(tuple(sample.body), mapping),
