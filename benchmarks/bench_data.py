@@ -44,6 +44,23 @@ def scaled_config(n: int) -> dict:
     return data
 
 
+def vm_speed() -> float:
+    """Millions of VM instructions per second on a fixed loop: how fast this machine is right now.
+
+    Shared machines drift; this line lets runs taken at different times be compared.
+    """
+    from cadmus.lang import compile_program, parse
+    from cadmus.vm import run
+
+    program = compile_program(parse("x = 0\nfor i in range(300000):\n    x = x + i % 7\n")).program
+    best = 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        steps = run(program).steps
+        best = max(best, steps / (time.perf_counter() - start) / 1e6)
+    return best
+
+
 def child(n: int, workers: int, out: str) -> None:
     """One build in this process; `n` 0 builds mix.yaml as it is, card included."""
     import yaml
@@ -97,6 +114,9 @@ def main() -> None:
         else f"scaled configs/data/mix.yaml, {args.n} examples"
     )
     print(f"cadmus data build: {what} (fresh process per run)")
+    print(
+        f"machine speed now: {vm_speed():.2f}M VM instructions/s on one core (quiet, this machine: about 8)"
+    )
     print(
         f"{'workers':>7} {'examples':>9} {'seconds':>8} {'ex/s':>7} {'1M est.':>9} "
         f"{'ex/CPU-s':>9} {'1M on 2 free cores':>19} {'peak RSS MB (main + max worker)':>32}"

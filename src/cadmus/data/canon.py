@@ -17,6 +17,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
+from functools import lru_cache
 from typing import Any
 
 from cadmus.lang import ast as A
@@ -75,6 +76,21 @@ def _walk(node: Any, out: list[str], namer: _Namer) -> None:
         out.append("Assign")
         _walk(node.target, out, namer)
         _walk(node.value, out, namer)
+        return
+    if cls is A.ArrayLit:  # test inputs: mostly constants
+        out.append("ArrayLit")
+        out.append("(")
+        for item in node.elts:
+            if type(item) is A.Num:
+                out.append(str(item.value))
+            else:
+                _walk(item, out, namer)
+        out.append(")")
+        return
+    if cls is A.Unary:
+        out.append("Unary")
+        out.append(node.op.value)
+        _walk(node.operand, out, namer)
         return
     if cls is tuple:
         out.append("(")
@@ -167,8 +183,12 @@ def rename_words(text: str, mapping: Mapping[str, str]) -> str:
     """`text` with every whole word that is a key of `mapping` replaced by its value."""
     if not mapping:
         return text
-    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(mapping, key=len, reverse=True))) + r")\b")
-    return pattern.sub(lambda m: mapping[m.group(1)], text)
+    return _words(tuple(sorted(mapping, key=len, reverse=True))).sub(lambda m: mapping[m.group(1)], text)
+
+
+@lru_cache(maxsize=4096)
+def _words(names: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
 
 
 def rename(node: Any, variables: Mapping[str, str], functions: Mapping[str, str] | None = None) -> Any:
