@@ -114,9 +114,7 @@ def main() -> None:
         else f"scaled configs/data/mix.yaml, {args.n} examples"
     )
     print(f"cadmus data build: {what} (fresh process per run)")
-    print(
-        f"machine speed now: {vm_speed():.2f}M VM instructions/s on one core (quiet, this machine: about 8)"
-    )
+    print(f"machine speed now: {vm_speed():.2f}M VM instructions/s on one core")
     print(
         f"{'workers':>7} {'examples':>9} {'seconds':>8} {'ex/s':>7} {'1M est.':>9} "
         f"{'ex/CPU-s':>9} {'1M on 2 free cores':>19} {'peak RSS MB (main + max worker)':>32}"
