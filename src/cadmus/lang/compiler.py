@@ -256,7 +256,11 @@ def compile_program(module: Module, mode: Mode | str = "dsl") -> Compiled:
         raise ValueError(f"mode must be 'dsl' or 'python', not {mode!r}")
     if not isinstance(module, Module):
         raise TypeError(f"compile_program needs a Module, not {type(module).__name__}")
-    return _Compiler(mode == "python").compile(module)
+    compiler = _Compiler(mode == "python")
+    try:
+        return compiler.compile(module)
+    finally:
+        compiler.release()
 
 
 # ---- scope analysis ---------------------------------------------------------
@@ -340,6 +344,12 @@ class _Compiler:
             Index: self.index,
             ArrayLit: self.array_lit,
         }
+
+    def release(self) -> None:
+        """Drop the handler tables: their bound methods point back at the compiler, a cycle
+        that only the garbage collector could free (dataset builds compile millions of programs)."""
+        self.stmt_handlers = {}
+        self.expr_handlers = {}
 
     # ---- emission -----------------------------------------------------------
 

@@ -630,7 +630,9 @@ def run(
                 pc = m.pc
             instr = program.code[pc] if pc < len(program.code) else None
             err.at(pc, instr)
-        error = err
+        # The result carries the error, not its traceback: the traceback holds this
+        # frame, whose `error` holds the traceback, a cycle left to the garbage collector.
+        error = err.with_traceback(None)
     return RunResult(
         status="ok" if error is None else "error",
         outputs=m.out,
