@@ -270,6 +270,15 @@ def judge_output(prompt: str, answer: str, info: dict[str, Any]) -> Any:
 # ---- synthesize and instruct -----------------------------------------------------------------
 
 
+def _helpers_and_targets(sample: Any) -> tuple[tuple[FuncDef, ...], tuple[FuncDef, ...]]:
+    """The sample's other functions, and its definitions of the function under test (one, normally)."""
+    defs = [s for s in sample.body if isinstance(s, FuncDef)]
+    return (
+        tuple(d for d in defs if d.name != sample.function),
+        tuple(d for d in defs if d.name == sample.function),
+    )
+
+
 def _function_parts(
     sample: Any, min_tests: int
 ) -> tuple[tuple[FuncDef, ...], FuncDef, tuple[Assert, ...], Any]:
@@ -277,12 +286,10 @@ def _function_parts(
     name = sample.function
     if not name or len(sample.test_inputs) < min_tests:
         raise Reject("not_applicable", "not a function-shaped sample with enough tests")
-    defs = [s for s in sample.body if isinstance(s, FuncDef)]
-    targets = [d for d in defs if d.name == name]
+    helpers, targets = _helpers_and_targets(sample)
     if len(targets) != 1:
         raise Reject("not_applicable", f"no single definition of '{name}'")
     target = targets[0]
-    helpers = tuple(d for d in defs if d is not target)
     calls = tuple(A.Call(name, tuple(args)) for args in sample.test_inputs)
     verdict = _run_checked(Module((*helpers, target, *(Print((call,)) for call in calls))))
     if len(verdict.outputs) != len(calls) or any(len(line) != 1 for line in verdict.outputs):
@@ -368,10 +375,8 @@ def shown(fmt: str, sample: Any) -> tuple[tuple[Any, ...], str]:
     """
     if fmt not in PARTIAL_FORMATS or not sample.function:
         return (*sample.body, sample.answer), ""
-    defs = [s for s in sample.body if isinstance(s, FuncDef)]
-    helpers = tuple(d for d in defs if d.name != sample.function)
-    target = next((d for d in defs if d.name == sample.function), None)
-    signature = (FuncDef(sample.function, target.params, (A.Pass(),)),) if target is not None else ()
+    helpers, targets = _helpers_and_targets(sample)
+    signature = tuple(FuncDef(t.name, t.params, (A.Pass(),)) for t in targets[:1])
     if fmt == "instruct":
         return (*helpers, *signature), sample.instruction or ""
     tests = sample.test_inputs[: _shown_count(len(sample.test_inputs))]
