@@ -56,6 +56,21 @@ def test_complete_shape_and_judge() -> None:
     assert judge("complete", built.prompt, "banana(", {}).kind == "parse_error"
 
 
+def test_true_program_past_the_step_limit_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The value run may end within the limit while the true program (one step more per assert) does not."""
+    import cadmus.vm
+    from cadmus.vm import Limits
+
+    sample = arith_sample()
+    steps = build("complete", sample).steps  # the true program's steps
+    monkeypatch.setattr(cadmus.vm, "DEFAULT_LIMITS", Limits(max_steps=steps))
+    assert build("complete", sample).steps == steps
+    monkeypatch.setattr(cadmus.vm, "DEFAULT_LIMITS", Limits(max_steps=steps - 1))
+    with pytest.raises(Reject) as info:
+        build("complete", sample)
+    assert info.value.reason == "limit_exceeded"
+
+
 def test_complete_rejects_answers_that_escape_the_assert() -> None:
     built = build("complete", arith_sample())
     var = built.prompt.splitlines()[-1].split()[1]

@@ -114,9 +114,15 @@ def _asserted_steps(verdict: Any, n_asserts: int) -> int:
 
     `print(e)` compiles to `e; PRINT 1` and `assert e == v` to `e; PUSH v;
     ASSERTEQ`: one step more each, all else identical (tests compare with a
-    fresh `check` of the true program).
+    fresh `check` of the true program). A run that ends within the step limit
+    only because of those missing steps is rejected, as the judge would.
     """
-    return verdict.steps + n_asserts
+    from cadmus.vm import DEFAULT_LIMITS
+
+    steps = verdict.steps + n_asserts
+    if steps > DEFAULT_LIMITS.max_steps:
+        raise Reject("limit_exceeded", f"the true program takes {steps} steps")
+    return steps
 
 
 def _final_assert(answer: A.Expr, value: int) -> Assert:
