@@ -156,14 +156,16 @@ def key_and_max_const(nodes: Iterable[Any], *, rename: bool = True, text: str = 
     if text:
         form += " | " + (rename_words(text, {**namer.vars, **namer.funcs}) if rename else text)
     digest = hashlib.blake2b(form.encode(), digest_size=8).digest()
-    biggest = max((int(t) for t in out if t.isdigit()), default=0)
-    return int.from_bytes(digest, "little"), biggest
+    return int.from_bytes(digest, "little"), _biggest(out)
 
 
 def max_literal(nodes: Iterable[Any]) -> int:
     """The largest integer literal in a sequence of statements/expressions (0 if none)."""
-    out = _serialize(nodes, False)[0]
-    return max((int(t) for t in out if t.isdigit()), default=0)
+    return _biggest(_serialize(nodes, False)[0])
+
+
+def _biggest(tokens: list[str]) -> int:
+    return max((int(t) for t in tokens if t.isdigit()), default=0)
 
 
 # ---- renaming ----------------------------------------------------------------

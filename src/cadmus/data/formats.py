@@ -544,7 +544,7 @@ def build_trace(sample: Any) -> Built:
     # canonical text (the prompt), exactly as the judge will. As for `output`,
     # the judge re-derives the trace from this very run.
     program_text = _to_dsl(module)
-    text, verdict = _trace_of(_parse_cached(program_text))
+    text, verdict = _trace_of(_lang().parse(program_text))  # each text is new: not cached
     values = tuple(v for line in verdict.outputs for v in line)
     return Built(program_text + TRACE_SEPARATOR, text, {}, verdict.steps, values, module)
 

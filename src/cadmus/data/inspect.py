@@ -78,10 +78,9 @@ def _verify_shard(job: tuple[str, str, dict[str, Any], int | None, bool]) -> lis
         return problems
     table = pq.read_table(path, columns=["id", "split", "format", "prompt", "completion", "judge"])
     n = table.num_rows
-    picked = range(n) if per_shard is None else range(0, n, max(1, n // per_shard))[:per_shard]
-    columns = {c: table[c] for c in table.column_names}
-    for i in picked:
-        row = {c: col[i].as_py() for c, col in columns.items()}
+    if per_shard is not None:
+        table = table.take(list(range(0, n, max(1, n // per_shard))[:per_shard]))
+    for row in table.to_pylist():
         if row["split"] != split:
             problems.append(f"{shard['file']}: row {row['id']} says split '{row['split']}'")
         verdict = judge(row["format"], row["prompt"], row["completion"], row["judge"])
