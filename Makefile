@@ -8,11 +8,11 @@ STAMP := $(VENV)/.installed
 # dependency can pull a multi-GB CUDA wheel.
 TORCH ?= torch==2.13.0
 
-.PHONY: install demo test lint format docs bench bench-vm bench-lang bench-data bench-data-full bench-tokenizer bench-train bench-eval clean
+.PHONY: install demo record-demo record-demo-loaded record-benches test lint format docs bench bench-vm bench-lang bench-data bench-data-full bench-tokenizer bench-train bench-threads bench-eval clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py src/cadmus/vm/_cvm.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
@@ -21,12 +21,33 @@ $(STAMP): pyproject.toml
 demo: install
 	$(BIN)/python -m cadmus.demo
 
+# Record the demo's figures into docs/results/ (then the docs quote them): quiet, and with one
+# CPU-bound process alongside the training (same model, only slower).
+record-demo: install
+	$(BIN)/python -m cadmus.demo --record docs/results/demo.json
+	$(MAKE) docs
+
+record-demo-loaded: install
+	$(BIN)/python -m cadmus.demo --out runs/demo-loaded --load 1 --record docs/results/demo-loaded.json
+	$(MAKE) docs
+
+# Record the benchmarks' figures into docs/results/ (a quiet machine gives figures worth quoting).
+record-benches: install
+	$(BIN)/python benchmarks/bench_train.py --record docs/results/bench-train.json
+	$(BIN)/python benchmarks/bench_threads.py --record docs/results/bench-threads.json
+	$(BIN)/python benchmarks/bench_data.py --record docs/results/bench-data.json
+	$(BIN)/python benchmarks/bench_data.py --full --record docs/results/bench-data-full.json
+	$(MAKE) docs
+
 test: install
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
 
+# lint-imports checks the import contracts in pyproject.toml ([tool.importlinter]): layers,
+# public surfaces, no cycles. --no-cache: its cache can keep modules that were renamed away.
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format src tests benchmarks
@@ -38,6 +59,7 @@ docs: install
 	$(BIN)/cadmus tasks docs --out docs/tasks.md
 	$(BIN)/python -m cadmus.tokenizer.docs docs/tokenizer.md
 	$(BIN)/python -m cadmus.train.docs > docs/training.md
+	$(BIN)/python -m cadmus.figures
 
 bench-vm: install
 	$(BIN)/python benchmarks/bench_vm.py
@@ -57,10 +79,13 @@ bench-tokenizer: install
 bench-train: install
 	$(BIN)/python benchmarks/bench_train.py
 
+bench-threads: install
+	$(BIN)/python benchmarks/bench_threads.py
+
 bench-eval: install
 	$(BIN)/python benchmarks/bench_eval.py
 
-bench: bench-vm bench-lang bench-data bench-tokenizer bench-train bench-eval
+bench: bench-vm bench-lang bench-data bench-tokenizer bench-train bench-threads bench-eval
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

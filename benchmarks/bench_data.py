@@ -45,7 +45,7 @@ def scaled_config(n: int) -> dict:
 
 
 def vm_speed() -> float:
-    """Millions of VM instructions per second on a fixed loop: how fast this machine is right now.
+    """Millions of reference-VM (pure Python) instructions per second on a fixed loop: how fast this machine is now.
 
     Shared machines drift; this line lets runs taken at different times be compared.
     """
@@ -56,7 +56,7 @@ def vm_speed() -> float:
     best = 0.0
     for _ in range(3):
         start = time.perf_counter()
-        steps = run(program).steps
+        steps = run(program, backend="python").steps
         best = max(best, steps / (time.perf_counter() - start) / 1e6)
     return best
 
@@ -99,6 +99,11 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="examples in all (default 100000)")
     parser.add_argument("--workers", type=int, nargs="+", default=None, help="default: 1 2 (--full: 2)")
     parser.add_argument("--full", action="store_true", help="build the whole mix.yaml (1M examples, card)")
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="also write the figures here (docs/results/bench-data*.json feed the docs)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -114,7 +119,9 @@ def main() -> None:
         else f"scaled configs/data/mix.yaml, {args.n} examples"
     )
     print(f"cadmus data build: {what} (fresh process per run)")
-    print(f"machine speed now: {vm_speed():.2f}M VM instructions/s on one core")
+    speed = vm_speed()
+    print(f"machine speed now: {speed:.2f}M reference-VM (Python) instructions/s on one core")
+    runs = []
     print(
         f"{'workers':>7} {'examples':>9} {'seconds':>8} {'ex/s':>7} {'1M est.':>9} "
         f"{'ex/CPU-s':>9} {'1M on 2 free cores':>19} {'peak RSS MB (main + max worker)':>32}"
@@ -142,6 +149,7 @@ def main() -> None:
             sys.stderr.write(proc.stderr)
             raise SystemExit(proc.returncode)
         r = json.loads(proc.stdout.strip().splitlines()[-1])
+        runs.append(r)
         rate = r["examples"] / r["seconds"]
         cpu_rate = r["examples"] / r["cpu_seconds"]
         rss = f"{r['self_mb']:.0f} + {r['children_mb']:.0f}"
@@ -155,6 +163,14 @@ def main() -> None:
         "ex/CPU-s: examples per CPU-second of the build's processes (user + system), which the other "
         "load on a shared machine does not dilute; '1M on 2 free cores' = 1e6 / (2 x ex/CPU-s)."
     )
+    if args.record:
+        from cadmus.figures import record_result
+
+        command = "make bench-data-full" if args.full else "make bench-data"
+        record_result(
+            args.record, {"command": command, "what": what, "vm_speed_minstr_s": speed, "runs": runs}
+        )
+        print(f"recorded: {args.record}")
 
 
 if __name__ == "__main__":

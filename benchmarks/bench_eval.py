@@ -18,8 +18,7 @@ from pathlib import Path
 import torch
 
 from cadmus.data import build_dataset, config_from_dict, judge
-from cadmus.eval import generate_answers, load_checkpoint
-from cadmus.eval.evaluate import answer_budget, judge_answer, read_split
+from cadmus.eval import answer_budget, generate_answers, judge_answer, load_checkpoint, read_split
 from cadmus.model import GPT, preset_config, save_model
 from cadmus.tokenizer import Tokenizer
 

@@ -9,13 +9,11 @@ bf16). Run: ``make bench-train`` (``--steps``, ``--threads``, ``--presets``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from contextlib import nullcontext
 
 import torch
-import torch.nn.functional as F
 
 from cadmus.model import GPT, preset_config
 from cadmus.train.config import OptimSection
@@ -40,8 +38,7 @@ def bench(preset: str, steps: int, device: torch.device, bf16: bool, vocab: int 
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
         with autocast:
-            logits = model(x[:, :-1])
-        loss = F.cross_entropy(logits.float().flatten(0, 1), x[:, 1:].flatten())
+            _, loss = model(x[:, :-1], x[:, 1:])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -67,7 +64,11 @@ def main() -> None:
     parser.add_argument("--presets", default="tiny,20m")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--json", help="also write the results here")
+    parser.add_argument(
+        "--record",
+        metavar="FILE",
+        help="also write the figures here (docs/results/bench-train.json feeds the docs)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -94,9 +95,12 @@ def main() -> None:
             flush=True,
         )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"device": where, "peak_flops": peak, "results": results}, f, indent=2)
+    if args.record:
+        from cadmus.figures import record_result
+
+        payload = {"command": "make bench-train", "device": where, "peak_flops": peak, "results": results}
+        record_result(args.record, {**payload, "machine": {"threads": args.threads}})
+        print(f"recorded: {args.record}")
 
 
 if __name__ == "__main__":

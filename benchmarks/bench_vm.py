@@ -4,14 +4,21 @@ Each program is written in VM assembly and, for comparison, as the same
 computation in plain Python, timed in the same run. A figure, not a test:
 `make bench-vm`. Times are CPU time of this process (best of 3), so other
 work on a shared machine disturbs them less than wall-clock time would.
+
+The VM runs on the path `cadmus.vm.run` takes by default (the compiled one
+wherever it was built; the first line says which); `--backend python` times
+the reference interpreter instead.
+
+    .venv/bin/python benchmarks/bench_vm.py [--backend c|python]
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 
-from cadmus.vm import Limits, assemble, run
+from cadmus.vm import Limits, assemble, backend_info, run
 
 N_LOOP = 200_000
 N_NESTED = 300
@@ -221,6 +228,14 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["c", "python"], default=None, help="default: run's default")
+    args = parser.parse_args()
+    info = backend_info()
+    backend = args.backend or info["backend"]
+    print(
+        f"VM backend: {backend} (default {info['backend']}, chosen by {info['chosen_by']}; compiled path {info['compiled']})"
+    )
     cases = [
         ("arith loop", ARITH, py_arith),
         ("nested loops", NESTED, py_nested),
@@ -234,8 +249,8 @@ def main() -> None:
     tot_steps, tot_vm, tot_py = 0, 0.0, 0.0
     for name, text, py in cases:
         program = assemble(text)
-        run(program, limits=limits)  # verify and decode once (cached)
-        t_vm, result = best_of(lambda p=program: run(p, limits=limits))
+        run(program, limits=limits, backend=backend)  # verify and decode once (cached)
+        t_vm, result = best_of(lambda p=program: run(p, limits=limits, backend=backend))
         t_py, value = best_of(py, repeat=7)
         assert result.status == "ok", result.error
         expect = " ".join(map(str, value)) if isinstance(value, tuple) else str(value)

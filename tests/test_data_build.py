@@ -12,15 +12,16 @@ import pytest
 
 from cadmus.data import (
     COLUMNS,
+    DataBuildError,
     build_dataset,
     config_from_dict,
     judge,
+    plan_tasks,
     read_manifest,
     regenerate,
     resolve,
     verify_dataset,
 )
-from cadmus.data.build import plan_tasks
 from cadmus.data.canon import canonical_form
 from cadmus.lang import parse
 
@@ -203,8 +204,9 @@ def test_resume_after_interruption(built: Path, tmp_path: Path) -> None:
 def test_different_config_refuses_the_folder(built: Path, tmp_path: Path) -> None:
     out = tmp_path / "other"
     shutil.copytree(built, out)
-    with pytest.raises(Exception, match="different config"):
+    with pytest.raises(DataBuildError, match="different config") as info:
         build_dataset(config_from_dict(small_config(seed=8)), out, progress=False)
+    assert info.value.file == str(out)
 
 
 def test_every_stored_example_is_judged_true(built: Path) -> None:
@@ -232,7 +234,7 @@ def test_verify_detects_corruption_and_wrong_answers(built: Path, tmp_path: Path
 
     pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), out / "test" / "shard-00000.parquet")
     manifest = json.loads((out / "manifest.json").read_text())
-    from cadmus.data.build import sha256_file
+    from cadmus.files import sha256_file
 
     manifest["splits"]["test"]["shards"][0]["sha256"] = sha256_file(out / "test" / "shard-00000.parquet")
     (out / "manifest.json").write_text(json.dumps(manifest))

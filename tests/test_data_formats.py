@@ -9,8 +9,7 @@ import pytest
 from cadmus.data import Reject, build, judge, normalize_output
 from cadmus.data.canon import canonical_form, program_key, rename
 from cadmus.data.formats import MAX_TRACE_LINES, OUTPUT_SEPARATOR, TRACE_PROBE_STEPS, TRACE_SEPARATOR
-from cadmus.lang import check, parse, to_dsl
-from cadmus.lang.ast import BinOp, BinOpKind, Call, FuncDef, Module, Name, Num, Return
+from cadmus.lang import BinOp, BinOpKind, Call, FuncDef, Module, Name, Num, Return, check, parse, to_dsl
 from cadmus.tasks import Sample, all_families, get_family
 
 

@@ -543,19 +543,37 @@ def test_check_accepts_a_module_and_execute_keeps_the_run() -> None:
     assert ex.result.trace is not None and len(ex.result.trace) == ex.verdict.steps
 
 
-def test_check_never_raises_on_garbage() -> None:
-    for text in [
-        "",
-        "\n\n",
-        ")))",
-        "def",
-        "x = = 1",
-        "\tx = 1",
-        "if 1:\nprint(2)",
-        "x = 99999999999999999999",
-    ]:
+PARSE, SEMANTIC = VerdictKind.PARSE_ERROR, VerdictKind.SEMANTIC_ERROR
+
+
+@pytest.mark.parametrize(
+    ("text", "dsl", "python", "line"),
+    [
+        (")))", PARSE, PARSE, 1),
+        ("def", PARSE, PARSE, 1),
+        ("x = = 1", PARSE, PARSE, 1),
+        ("\tx = 1", PARSE, PARSE, 1),
+        ("if 1:\nprint(2)", PARSE, PARSE, 2),
+        # the DSL's lexer refuses the literal; Python parses it and the range check rejects it
+        ("x = 99999999999999999999", PARSE, SEMANTIC, 1),
+    ],
+)
+def test_garbage_is_rejected_with_a_verdict(
+    text: str, dsl: VerdictKind, python: VerdictKind, line: int
+) -> None:
+    for mode, kind in (("dsl", dsl), ("python", python)):
+        verdict = check(text, mode=mode)
+        assert isinstance(verdict, Verdict)
+        assert not verdict.ok
+        assert (verdict.kind, verdict.line) == (kind, line), (mode, verdict)
+        assert verdict.message and verdict.steps == 0 and verdict.outputs == ()
+
+
+def test_an_empty_program_is_true_and_prints_nothing() -> None:
+    for text in ("", "\n\n"):
         for mode in ("dsl", "python"):
-            assert isinstance(check(text, mode=mode), Verdict)
+            verdict = check(text, mode=mode)
+            assert verdict.ok and verdict.outputs == ()
 
 
 def test_bad_mode_is_a_programming_error() -> None:

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from cadmus.lang import from_python, parse, to_python
-from cadmus.lang.check import execute
+from cadmus.lang import execute, from_python, parse, to_python
 from cadmus.lang.randgen import random_program
 from cadmus.vm.errors import IntegerOverflow
 

@@ -40,12 +40,12 @@ from cadmus.lang import (
     UnaryKind,
     UnsupportedPython,
     While,
+    check,
     from_python,
     num,
     parse,
     to_python,
 )
-from cadmus.lang.check import check
 from cadmus.lang.randgen import random_program
 
 X, Y, Z = Name("x"), Name("y"), Name("z")

@@ -5,7 +5,19 @@ import torch
 import torch.nn.functional as F
 
 from cadmus.errors import CadmusError
-from cadmus.model import GPT, PRESETS, GPTConfig, ModelError, load_model, preset_config, save_model
+from cadmus.model import (
+    GPT,
+    IGNORE_INDEX,
+    PRESETS,
+    GPTConfig,
+    KVCache,
+    ModelError,
+    generate,
+    load_model,
+    preset_config,
+    preset_table,
+    save_model,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -38,8 +50,7 @@ def test_tiny_model_fits_a_fixed_batch():
     x = tokens(4, 17)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     for _ in range(120):
-        logits = model(x[:, :-1])
-        loss = F.cross_entropy(logits.reshape(-1, 40), x[:, 1:].reshape(-1))
+        _, loss = model(x[:, :-1], x[:, 1:])
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -55,11 +66,21 @@ def test_280m_preset_forward_and_count():
     assert 270e6 < meta.n_params() < 290e6
     model = GPT(config)  # real weights: ~1.1 GB in fp32
     with torch.no_grad():
-        logits = model(torch.randint(0, 512, (1, 8)))
+        logits, loss = model(torch.randint(0, 512, (1, 8)))
+    assert loss is None
     assert logits.shape == (1, 8, 512)
     assert torch.isfinite(logits).all()
     assert model.n_params() == meta.n_params()
     assert model.n_params(embeddings=True) == 276_870_144 + 512 * 1024
+
+
+def test_preset_table_lists_every_preset():
+    table = preset_table(vocab_size=100).splitlines()
+    assert len(table) == 2 + len(PRESETS)
+    for name, line in zip(PRESETS, table[2:]):
+        with torch.device("meta"):
+            n = GPT(preset_config(name, vocab_size=100)).n_params()
+        assert line.startswith(f"| {name} |") and f"| {n:,} |" in line
 
 
 def test_preset_sizes():
@@ -84,8 +105,8 @@ def test_preset_sizes():
 def test_explicit_attention_matches_fused(kw):
     model = make(**kw)
     x = tokens()
-    fast = model(x)
-    slow, cache = model.run_with_cache(x)
+    fast, _ = model(x)
+    (slow, _), cache = model.run_with_cache(x)
     assert torch.allclose(fast, slow, atol=1e-5)
     assert cache["blocks.1.attn.hook_pattern"].shape == (3, model.config.n_head, 12, 12)
     pattern = cache["blocks.0.attn.hook_pattern"]
@@ -108,32 +129,81 @@ def test_cache_holds_every_hook():
         ):
             assert f"blocks.{i}.{suffix}" in names
     assert set(cache) == names
+    assert list(cache) == list(model.hook_points())  # hook_points() is in forward order
     assert torch.equal(cache["blocks.0.hook_resid_post"], cache["blocks.1.hook_resid_pre"])
 
 
 def test_hooks_overwrite_activations_and_are_removed():
     model = make()
     x = tokens()
-    base = model(x)
-    zeroed = model.run_with_hooks(
+    base, _ = model(x)
+    zeroed, _ = model.run_with_hooks(
         x, fwd_hooks=[("blocks.1.hook_mlp_out", lambda t, hook: torch.zeros_like(t))]
     )
     assert not torch.allclose(base, zeroed)
     seen = []
     model.run_with_hooks(x, fwd_hooks=[("blocks.0.hook_resid_mid", lambda t, hook: seen.append(hook.name))])
     assert seen == ["blocks.0.hook_resid_mid"]
-    assert torch.equal(model(x), base)  # hooks gone
+    assert torch.equal(model(x)[0], base)  # hooks gone
     assert all(not p.fns for p in model.hook_points().values())
     with pytest.raises(ModelError, match="no hook point"):
         model.run_with_hooks(x, fwd_hooks=[("blocks.9.nope", lambda t, h: None)])
+
+
+def test_hooks_take_the_hook_point_by_keyword():
+    """TransformerLens calls fn(tensor, hook=hook): keyword-only hooks work."""
+    model = make()
+    x = tokens()
+    seen = {}
+
+    def scale(t, *, hook):
+        seen[hook.name] = tuple(t.shape)
+        return t * 0.5
+
+    scaled, _ = model.run_with_hooks(x, fwd_hooks=[("blocks.0.hook_attn_out", scale)])
+    assert seen == {"blocks.0.hook_attn_out": (3, 12, 32)}
+    assert not torch.allclose(scaled, model(x)[0])
+    # The same edit through a plain forward hook gives the same logits.
+    with model.hooks([("blocks.0.hook_attn_out", lambda t, hook: t * 0.5)]):
+        assert torch.equal(model(x)[0], scaled)
+
+
+def test_loss_counts_only_targets_that_are_not_ignored():
+    model = make(seed=5)
+    x = tokens(3, 12)
+    y = tokens(3, 12, seed=9)
+    y[0, :5] = IGNORE_INDEX
+    y[2, :] = IGNORE_INDEX
+    logits, mean = model(x, y)
+    counted = y != IGNORE_INDEX
+    per_token = -torch.log_softmax(logits, dim=-1).gather(-1, y.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+    assert torch.allclose(mean, per_token[counted].mean(), atol=1e-6)
+    _, total = model(x, y, reduction="sum")
+    assert torch.allclose(total, per_token[counted].sum(), atol=1e-5)
+    _, each = model(x, y, reduction="none")
+    assert each.shape == (3, 12)
+    assert torch.allclose(each, per_token * counted, atol=1e-6)
+    assert torch.allclose(mean, F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=-1))
+
+
+def test_forward_with_a_kv_cache_matches_the_full_sequence():
+    model = make(seed=6)
+    x = tokens(2, 5)
+    cache = KVCache(model.config, 2, 12, torch.device("cpu"), torch.float32)
+    first, _ = model(x, cache=cache)
+    assert cache.length == 5
+    step, _ = model(x[:, -1:], cache=cache)
+    full, _ = model(torch.cat((x, x[:, -1:]), dim=1))
+    assert torch.allclose(step[:, -1], full[:, -1], atol=1e-5)
+    assert torch.allclose(first, full[:, :5], atol=1e-5)
 
 
 @pytest.mark.parametrize("pos", ["rope", "learned", "alibi", "none"])
 def test_kv_cache_generation_matches_no_cache(pos):
     model = make(pos=pos, seed=3)
     x = tokens(3, 5)
-    a = model.generate(x, 20, use_cache=True)
-    b = model.generate(x, 20, use_cache=False)
+    a = generate(model, x, 20, use_cache=True)
+    b = generate(model, x, 20, use_cache=False)
     assert a.shape == (3, 25)
     assert torch.equal(a, b)
 
@@ -148,25 +218,25 @@ def test_left_padded_batch_generates_like_single_rows():
         idx[i, width - len(r) :] = r
         mask[i, width - len(r) :] = 1
     for use_cache in (True, False):
-        batched = model.generate(idx, 6, attention_mask=mask, use_cache=use_cache)
+        batched = generate(model, idx, 6, attention_mask=mask, use_cache=use_cache)
         for i, r in enumerate(rows):
-            alone = model.generate(r.unsqueeze(0), 6, use_cache=use_cache)
+            alone = generate(model, r.unsqueeze(0), 6, use_cache=use_cache)
             assert torch.equal(batched[i, width:], alone[0, len(r) :])
 
 
 def test_eos_stops_rows():
     model = make(seed=2)
     x = tokens(2, 4)
-    first = model.generate(x, 1)[:, -1]
-    out = model.generate(x, 10, eos_id=int(first[0]))
+    first = generate(model, x, 1)[:, -1]
+    out = generate(model, x, 10, eos_id=int(first[0]))
     assert torch.all(out[0, 4:] == first[0])
 
 
 def test_sampling_is_reproducible():
     model = make(seed=2)
     x = tokens(2, 4)
-    a = model.generate(x, 8, temperature=1.0, top_k=5, generator=torch.Generator().manual_seed(0))
-    b = model.generate(x, 8, temperature=1.0, top_k=5, generator=torch.Generator().manual_seed(0))
+    a = generate(model, x, 8, temperature=1.0, top_k=5, generator=torch.Generator().manual_seed(0))
+    b = generate(model, x, 8, temperature=1.0, top_k=5, generator=torch.Generator().manual_seed(0))
     assert torch.equal(a, b)
 
 
@@ -175,7 +245,7 @@ def test_save_load_round_trip(tmp_path):
     save_model(model, tmp_path / "m")
     loaded = load_model(tmp_path / "m").eval()
     x = tokens()
-    assert torch.equal(model(x), loaded(x))
+    assert torch.equal(model(x)[0], loaded(x)[0])
     assert loaded.lm_head.weight is loaded.wte.weight
     with pytest.raises(ModelError, match="n_layer: expected 3, found 2"):
         load_model(tmp_path / "m", expect=small(n_layer=3))

@@ -34,8 +34,17 @@ from cadmus.lang import (
     num,
     to_dsl,
 )
-from cadmus.tasks import FORMATS, POOLS, Family, Sample, TaskError, all_families, get_family, tasks_markdown
-from cadmus.tasks.names import HELDOUT
+from cadmus.tasks import (
+    FORMATS,
+    HELDOUT,
+    POOLS,
+    Family,
+    Sample,
+    TaskError,
+    all_families,
+    get_family,
+    tasks_markdown,
+)
 
 FAMILIES = sorted(all_families())
 FUNCTION_FAMILIES = [n for n in FAMILIES if "synthesize" in get_family(n).formats]

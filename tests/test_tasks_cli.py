@@ -44,19 +44,23 @@ def test_list_and_show() -> None:
     assert gcd.returncode == 0 and "# instruction:" in gcd.stdout and "# tests: gcd(" in gcd.stdout
 
 
-def test_parse_overrides() -> None:
-    from cadmus.tasks import TaskError, parse_overrides
+def test_overrides_reach_knobs_as_yaml_values_and_loose_lists() -> None:
+    from cadmus.configio import parse_overrides
+    from cadmus.tasks import TaskError
 
-    assert parse_overrides(["max_value=500", "chain=false", "names=heldout"]) == {
-        "max_value": 500,
-        "chain": False,
-        "names": "heldout",
-    }
+    arith = get_family("arith")
+    knobs = arith.knobs(parse_overrides(["max_value=500", "chain=false", "names=heldout"], TaskError))
+    assert (knobs.max_value, knobs.chain, knobs.names) == (500, False, "heldout")
     for text in ("operators=[+, -, *]", "operators=+,-,*", "operators=['+', '-', '*']"):
-        assert parse_overrides([text]) == {"operators": ("+", "-", "*")}
-    assert parse_overrides(["operators=[*]"]) == {"operators": ("*",)}
-    with pytest.raises(TaskError):
-        parse_overrides(["novalue"])
+        assert arith.knobs(parse_overrides([text], TaskError)).operators == ("+", "-", "*")
+    assert arith.knobs(parse_overrides(["operators=[*]"], TaskError)).operators == ("*",)
+    assert arith.knobs(parse_overrides(["operators=-"], TaskError)).operators == ("-",)
+    with pytest.raises(TaskError) as info:
+        parse_overrides(["novalue"], TaskError)
+    assert "expected key=value" in str(info.value)
+    with pytest.raises(TaskError) as info:  # `k=` is null (YAML), which no int knob accepts
+        arith.knobs(parse_overrides(["max_value="], TaskError))
+    assert info.value.key == "max_value"
 
 
 def test_errors_are_one_line() -> None:

@@ -12,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cadmus.errors import CadmusError
-from cadmus.lang.ast import BUILTINS
-from cadmus.lang.lexicon import INDENT, KEYWORDS, OPERATORS, PUNCTUATION
-from cadmus.tasks.names import HELDOUT, POOLS
+from cadmus.lang import BUILTINS, INDENT, KEYWORDS, OPERATORS, PUNCTUATION
+from cadmus.tasks import HELDOUT, POOLS
 from cadmus.tokenizer import NUMBER_SCHEMES, Tokenizer, TokenizerError, load_tokenizer
 from cadmus.tokenizer.docs import vocab_markdown
 

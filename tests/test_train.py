@@ -12,8 +12,9 @@ import pytest
 
 from cadmus.cli import main as cli_main
 from cadmus.train import CheckpointError, ConfigError, config_from_dict, latest_checkpoint, load_config, train
+from cadmus.train.config import StopSection
 from cadmus.train.data import Batcher
-from cadmus.train.schedule import lr_multiplier
+from cadmus.train.schedule import budget_progress, lr_multiplier
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -96,6 +97,10 @@ def test_config_errors_name_file_and_key(tmp_path):
     assert err.value.key == "model.n_layers"
     with pytest.raises(ConfigError, match="stop"):
         config_from_dict({"stop": {}})
+    with pytest.raises(ConfigError) as err:  # seconds are a guard, never a budget
+        config_from_dict({"stop": {"max_time_s": 60}})
+    assert err.value.key == "stop" and "max_steps or stop.max_tokens" in str(err.value)
+    assert config_from_dict({"stop": {"max_tokens": 10, "max_time_s": 60}}).stop.max_time_s == 60
     with pytest.raises(ConfigError) as err:
         config_from_dict({"curriculum": [{"at_step": 5, "data": {"loss_on": "all"}}]})
     assert err.value.key == "curriculum.0"
@@ -110,7 +115,9 @@ def test_cli_bad_config_exits_2(tmp_path, capsys):
 
 
 def test_bundled_configs_validate():
-    for path in sorted((ROOT / "configs" / "train").glob("*.yaml")):
+    paths = sorted((ROOT / "configs" / "train").glob("*.yaml"))
+    assert paths, "no bundled training configs found"
+    for path in paths:
         load_config(path)
 
 
@@ -120,6 +127,14 @@ def test_schedules():
     assert lr_multiplier("cosine", 50, 1.0, 10, 0.1, 0.2) == pytest.approx(0.1)
     assert lr_multiplier("wsd", 50, 0.7, 10, 0.0, 0.2) == pytest.approx(1.0)
     assert lr_multiplier("wsd", 50, 0.9, 10, 0.0, 0.2) == pytest.approx(0.5)
+
+
+def test_progress_counts_work_not_time():
+    stop = StopSection(max_steps=100, max_tokens=1000, max_time_s=1.0)
+    assert budget_progress(10, 500, stop) == pytest.approx(0.5)
+    assert budget_progress(80, 500, stop) == pytest.approx(0.8)
+    assert budget_progress(0, 0, stop) == 0.0  # the guard's seconds never enter
+    assert budget_progress(50, 10**9, StopSection(max_steps=100)) == pytest.approx(0.5)
 
 
 # --------------------------------------------------------------------- data
@@ -180,7 +195,24 @@ def test_resume_gives_the_same_losses(dataset, tmp_path):
     resumed = losses(train(config_from_dict(broken)))
     assert resumed == expected  # bitwise: same floats
     summary = json.loads((tmp_path / "b" / "summary.json").read_text())
-    assert summary["step"] == 10
+    assert summary["step"] == 10 and summary["stopped_by"] == "budget"
+
+
+def test_time_guard_stops_reports_and_checkpoints(dataset, tmp_path, capsys):
+    raw = base_config(dataset, tmp_path / "g", stop__max_steps=100_000, stop__max_time_s=0.3)
+    run = train(config_from_dict(raw))  # log.progress is off: the guard's line shows anyway
+    summary = json.loads((run / "summary.json").read_text())
+    step = summary["step"]
+    assert summary["stopped_by"] == "time_guard" and 0 < step < 100_000
+    assert summary["train_time_s"] >= 0.3
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out == [
+        f"cadmus train: stopped early by the wall-clock guard stop.max_time_s=0.3 at step {step} of 100000"
+    ]
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert records[-1]["event"] == "end" and records[-1]["stopped_by"] == "time_guard"
+    assert max(losses(run)) == step  # the last step is logged
+    assert latest_checkpoint(run / "checkpoints").name == f"step-{step:08d}"
 
 
 def test_truncated_checkpoint_is_reported(dataset, tmp_path):
@@ -234,24 +266,35 @@ def test_windows_batching_and_muon(dataset, tmp_path):
 
 
 def test_torchrun_two_processes_match_one(dataset, tmp_path):
-    """2 gloo processes x accum 1 follow 1 process x accum 2 (same global batch of 16)."""
+    """2 gloo processes x accum 1 follow 1 process x accum 2 (same global batch of 16);
+    and the wall-clock guard of one process stops both at the same step."""
     steps = 6
     one = base_config(dataset, tmp_path / "one", stop__max_steps=steps)
     single = losses(train(config_from_dict(one)))
     two = base_config(dataset, tmp_path / "two", stop__max_steps=steps)
     two["batch"]["accum"] = 1
-    cfg_path = tmp_path / "two.json"
-    cfg_path.write_text(json.dumps(two))
+    # Only rank 1's guard can fire: rank 0 stops because the flag is reduced across processes.
+    guarded = base_config(dataset, tmp_path / "guarded", stop__max_steps=100_000)
+    guarded["guard_by_rank"] = [1000.0, 0.5]
+    paths = []
+    for name, raw in (("two", two), ("guarded", guarded)):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(raw))
     script = tmp_path / "run.py"
     script.write_text(
-        "import json, sys\n"
+        "import json, os, sys\n"
         "from cadmus.train import config_from_dict, train\n"
-        "train(config_from_dict(json.load(open(sys.argv[1]))))\n"
+        "for path in sys.argv[1:]:\n"
+        "    raw = json.load(open(path))\n"
+        "    guards = raw.pop('guard_by_rank', None)\n"
+        "    if guards:\n"
+        "        raw['stop']['max_time_s'] = guards[int(os.environ['RANK'])]\n"
+        "    train(config_from_dict(raw))\n"
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533"]
     result = subprocess.run(
-        [*cmd, str(script), str(cfg_path)], env=env, capture_output=True, text=True, timeout=300
+        [*cmd, str(script), *map(str, paths)], env=env, capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr[-3000:]
     double = losses(tmp_path / "two")
@@ -259,3 +302,7 @@ def test_torchrun_two_processes_match_one(dataset, tmp_path):
     worst = max(abs(double[s] - single[s]) / abs(single[s]) for s in single)
     print(f"torchrun 2 x gloo vs 1 process: max relative loss difference {worst:.2e}")
     assert worst < 1e-4
+    summary = json.loads((tmp_path / "guarded" / "summary.json").read_text())
+    assert summary["stopped_by"] == "time_guard" and 0 < summary["step"] < 100_000
+    assert latest_checkpoint(tmp_path / "guarded" / "checkpoints").name == f"step-{summary['step']:08d}"
+    assert "stopped early by the wall-clock guard" in result.stdout

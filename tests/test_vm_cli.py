@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -98,3 +99,15 @@ def test_vm_showcase_runs_quickly():
     )
     assert r.returncode == 0, r.stderr
     assert "3628800" in r.stdout and "trace of gcd.asm" in r.stdout and "failing" not in r.stdout
+
+
+def test_vm_info_names_the_execution_path():
+    def info(**extra: str) -> list[str]:
+        env = {k: v for k, v in os.environ.items() if k != "CADMUS_VM"} | extra
+        command = [sys.executable, "-m", "cadmus", "vm", "info"]
+        r = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.splitlines()
+
+    assert info() == ["backend: c (chosen by default)", "compiled path: built"]
+    assert info(CADMUS_VM="python")[0] == "backend: python (chosen by CADMUS_VM=python)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +22,7 @@ from cadmus.vm import (
     run,
 )
 
+BACKENDS = pytest.mark.parametrize("backend", ["c", "python"])
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 LIMITS = Limits(max_steps=500, max_stack=200, max_call_depth=20, max_memory=2000, max_output=50)
 small = st.integers(-3, 12)
@@ -64,9 +66,11 @@ def primed_programs(draw):
     return Program(tuple(prefix + code))
 
 
-def check_run(p: Program) -> None:
+def check_run(p: Program, backend: str) -> None:
+    """`p` runs or fails cleanly on `backend`, and a traced run (the reference
+    path) agrees with it."""
     try:
-        r = run(p, inputs=(1, -2, 3), limits=LIMITS)
+        r = run(p, inputs=(1, -2, 3), limits=LIMITS, backend=backend)
     except InvalidProgram:
         return
     assert r.status in ("ok", "error")
@@ -87,39 +91,44 @@ def test_assembler_round_trip(p):
     assert Program.from_ints(p.to_ints()) == p
 
 
+@BACKENDS
 @SETTINGS
 @given(programs())
-def test_random_valid_programs_run_or_fail_cleanly(p):
-    check_run(p)
+def test_random_valid_programs_run_or_fail_cleanly(backend, p):
+    check_run(p, backend)
 
 
+@BACKENDS
 @SETTINGS
 @given(primed_programs())
-def test_random_primed_programs_run_or_fail_cleanly(p):
-    check_run(p)
+def test_random_primed_programs_run_or_fail_cleanly(backend, p):
+    check_run(p, backend)
 
 
+@BACKENDS
 @SETTINGS
 @given(programs(valid_operands=False))
-def test_random_operands_run_or_fail_cleanly(p):
-    check_run(p)
+def test_random_operands_run_or_fail_cleanly(backend, p):
+    check_run(p, backend)
 
 
+@BACKENDS
 @SETTINGS
 @given(st.lists(st.one_of(st.integers(0, 64), small, any_int), max_size=60))
-def test_arbitrary_int_sequences(ints):
+def test_arbitrary_int_sequences(backend, ints):
     try:
         p = Program.from_ints(ints)
     except InvalidProgram:
         return
-    check_run(p)
+    check_run(p, backend)
 
 
+@BACKENDS
 @SETTINGS
 @given(st.binary(max_size=80))
-def test_arbitrary_bytes(data):
+def test_arbitrary_bytes(backend, data):
     try:
         p = Program.from_ints(list(data))
     except InvalidProgram:
         return
-    check_run(p)
+    check_run(p, backend)

@@ -3,9 +3,11 @@
 1. a glimpse of the VM (bundled example programs, a short trace);
 2. build the headline dataset `configs/data/arith.yaml` (verified true
    programs, ID and OOD splits);
-3. train `configs/train/tiny-cpu.yaml` on this CPU (a wall-clock budget);
+3. train `configs/train/tiny-cpu.yaml` on this CPU (a budget in steps, so the
+   same model on a quiet or a busy machine; load only makes it slower);
 4. evaluate on the test and every OOD split, each answer judged on the VM;
-5. print the table and the path of the report.
+5. print the table, and write every figure to `OUT/results.json` (and to
+   `--record FILE`, which is how docs/results/demo.json is made).
 
 Every step resumes: an interrupted demo run again continues where it
 stopped (finished shards are kept, training resumes from its last
@@ -16,10 +18,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 # Example file, inputs, one-line description. failing_assert.asm is bundled
 # for the CLI and tests, not for the showcase.
@@ -37,8 +44,7 @@ def example_text(name: str) -> str:
 
 
 def vm_showcase(trace_steps: int = 15) -> None:
-    from cadmus.commands.vm import format_trace
-    from cadmus.vm import assemble, run
+    from cadmus.vm import assemble, format_trace, run
 
     print("Cadmus VM showcase: bundled example programs\n")
     for name, inputs, what in SHOWCASE:
@@ -59,21 +65,64 @@ def _phase(title: str) -> float:
     return time.perf_counter()
 
 
-def _done(start: float) -> None:
-    print(f"    ({time.perf_counter() - start:.0f}s)", flush=True)
+def _done(start: float) -> float:
+    seconds = time.perf_counter() - start
+    print(f"    ({seconds:.0f}s)", flush=True)
+    return seconds
+
+
+def _burn() -> None:  # pragma: no cover - runs in a child process until terminated
+    x = 0
+    while True:
+        x = (x * 1103515245 + 12345) % 2147483648
+
+
+@contextmanager
+def cpu_load(processes: int) -> Iterator[None]:
+    """Keep `processes` CPU-bound processes busy for the duration (to show load changes time, not results)."""
+    workers = [multiprocessing.Process(target=_burn, daemon=True) for _ in range(processes)]
+    for w in workers:
+        w.start()
+    try:
+        yield
+    finally:
+        for w in workers:
+            w.terminate()
+            w.join()
+
+
+def training_curve(run_dir: Path) -> list[dict[str, Any]]:
+    """The validation points of a run's log: step, val_loss, val_accuracy."""
+    curve = []
+    for line in (run_dir / "log.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line) if line else {}
+        if record.get("event") == "eval":
+            curve.append({k: record.get(k) for k in ("step", "val_loss", "val_accuracy", "val_prompts")})
+    return curve
 
 
 def run_demo(
-    out: Path, data_config: Path, train_config: Path, overrides: list[str], *, workers: int, showcase: bool
-) -> dict:
-    """Build, train and evaluate; returns the evaluation summary."""
+    out: Path,
+    data_config: Path,
+    train_config: Path,
+    overrides: list[str],
+    *,
+    workers: int,
+    showcase: bool,
+    load: int = 0,
+) -> dict[str, Any]:
+    """Build, train and evaluate; returns the results (also written to OUT/results.json)."""
     from cadmus.data import build_dataset
-    from cadmus.eval import EvalOptions, evaluate, split_table
-    from cadmus.train import load_config, train
+    from cadmus.eval import EvalOptions, evaluate, quick_eval_hook, split_table
+    from cadmus.figures import record_result
+    from cadmus.files import sha256_file
+    from cadmus.train import latest_checkpoint, load_config, train
 
     began = time.perf_counter()
+    load_before = os.getloadavg()[0]
     if showcase:
         vm_showcase(trace_steps=8)
+    phases: dict[str, float] = {}
 
     t = _phase(f"1/3 dataset: {data_config} -> {out / 'data'}")
     result = build_dataset(data_config, out / "data", workers=workers)
@@ -81,55 +130,93 @@ def run_demo(
         raise SystemExit("the dataset build did not finish; run the demo again to resume it")
     splits = json.loads(Path(result.manifest).read_text())["splits"]
     print("    examples: " + ", ".join(f"{name} {info['examples']}" for name, info in splits.items()))
-    _done(t)
+    phases["data"] = _done(t)
 
     run_dir = out / "train"
-    t = _phase(f"2/3 training: {train_config} -> {run_dir}")
+    t = _phase(
+        f"2/3 training: {train_config} -> {run_dir}" + (f" (with {load} CPU-bound processes)" if load else "")
+    )
+    resume = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir())
+    config = load_config(
+        train_config,
+        [*overrides, f"out_dir={run_dir}", "data.build=null", f"data.dataset={out / 'data'}"]
+        + (["resume=true"] if resume else []),
+    )
+    val_prompts = splits[config.data.val_split]["examples"] if config.data.val_split in splits else 256
     if (run_dir / "summary.json").is_file():
         print("    already trained (delete the run directory to train again)")
     else:
-        resume = (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir())
-        config = load_config(
-            train_config,
-            [*overrides, f"out_dir={run_dir}", "data.build=null", f"data.dataset={out / 'data'}"]
-            + (["resume=true"] if resume else []),
-        )
-        from cadmus.eval import quick_eval_hook
-
-        train(config, on_eval=quick_eval_hook(config))
-    _done(t)
+        with cpu_load(load):
+            train(config, on_eval=quick_eval_hook(config, n=val_prompts))
+    phases["train"] = _done(t)
+    summary = json.loads((run_dir / "summary.json").read_text())
 
     t = _phase(f"3/3 evaluation on the test and OOD splits -> {out / 'eval'}")
-    summary = evaluate(run_dir, out / "data", out / "eval", EvalOptions(batch_size=256))
-    _done(t)
+    evaluation = evaluate(run_dir, out / "data", out / "eval", EvalOptions(batch_size=256))
+    phases["eval"] = _done(t)
+    phases["total"] = time.perf_counter() - began
 
     print("\nAccuracy (each answer judged by running the completed program on the VM):\n")
-    print(split_table(summary))
-    print(f"\nreport: {out / 'eval' / 'report.md'}")
-    print(f"total demo time: {time.perf_counter() - began:.0f}s")
-    return summary
+    print(split_table(evaluation))
+    weights = latest_checkpoint(run_dir / "checkpoints") / "model.safetensors"
+    curve = training_curve(run_dir)
+    results = {
+        "data_config": str(data_config),
+        "train_config": str(train_config),
+        "overrides": overrides,
+        "load_processes": load,
+        "machine": {"threads": config.threads, "load_before": load_before},
+        "phases_s": phases,
+        "examples": {name: info["examples"] for name, info in splits.items()},
+        "val_prompts": next((p["val_prompts"] for p in curve if p.get("val_prompts")), None),
+        "train": {
+            "steps": summary["step"],
+            "max_steps": config.stop.max_steps,
+            "stopped_by": summary.get("stopped_by", "budget"),
+            "train_time_s": summary["train_time_s"],
+            "tokens": summary["tokens"],
+            "tokens_per_s": summary["tokens"] / max(summary["train_time_s"], 1e-9),
+            "weights_sha256": sha256_file(weights),
+        },
+        "curve": curve,
+        "splits": {name: entry["all"] for name, entry in evaluation["splits"].items()},
+    }
+    results = json.loads(record_result(out / "results.json", results).read_text())
+    print(f"\nreport: {out / 'eval' / 'report.md'}; figures: {out / 'results.json'}")
+    print(f"total demo time: {phases['total']:.0f}s")
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cadmus.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="runs/demo", help="where the dataset, run and evaluation go")
+    parser.add_argument(
+        "--out", default="runs/demo", help="where the dataset, run, evaluation and results go"
+    )
     parser.add_argument("--data", default="configs/data/arith.yaml", help="dataset config")
     parser.add_argument("--train", default="configs/train/tiny-cpu.yaml", help="training config")
     parser.add_argument("--workers", type=int, default=2, help="dataset build processes")
     parser.add_argument("--no-showcase", action="store_true", help="skip the VM showcase")
+    parser.add_argument(
+        "--load", type=int, default=0, metavar="N", help="keep N CPU-bound processes busy while training"
+    )
+    parser.add_argument(
+        "--record", metavar="FILE", help="also write the results here (docs/results/demo.json feeds the docs)"
+    )
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="training config overrides")
     args = parser.parse_args(argv)
 
     from cadmus.errors import CadmusError
+    from cadmus.figures import record_result
 
     try:
-        run_demo(
+        results = run_demo(
             Path(args.out),
             Path(args.data),
             Path(args.train),
             args.overrides,
             workers=args.workers,
             showcase=not args.no_showcase,
+            load=args.load,
         )
     except CadmusError as err:
         print(f"cadmus demo: error: {err}", file=sys.stderr)
@@ -137,6 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ncadmus demo: interrupted; run it again to resume", file=sys.stderr)
         return 130
+    if args.record:
+        record_result(args.record, results)
+        print(f"recorded: {args.record} (`make docs` puts its figures into the docs)")
     return 0
 
 

@@ -43,8 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from cadmus.eval import EvalOptions, evaluate, load_checkpoint, split_table
-    from cadmus.eval.evaluate import resolve_device
+    from cadmus.eval import EvalOptions, evaluate, load_checkpoint, resolve_device, split_table
 
     ckpt = load_checkpoint(args.checkpoint, resolve_device(args.device))
     dataset = Path(args.dataset)
@@ -79,8 +78,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _complete(args: argparse.Namespace) -> int:
     from cadmus.errors import CadmusError
-    from cadmus.eval import complete, load_checkpoint
-    from cadmus.eval.evaluate import resolve_device
+    from cadmus.eval import complete, load_checkpoint, resolve_device
 
     if args.text is not None:
         prefix = args.text

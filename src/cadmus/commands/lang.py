@@ -92,31 +92,6 @@ def _load(args: argparse.Namespace) -> tuple[Any, str, str, str]:
     return module, text, name, mode
 
 
-def format_trace(trace: list[Any], compiled: Any) -> str:
-    """A table of the steps of a run: step, pc, source line, instruction, top of stack, locals by name."""
-    from cadmus.vm import Op
-
-    lines = compiled.lines
-    frames: list[tuple[str, ...]] = [compiled.global_names]
-    rows = [("step", "pc", "line", "instruction", "top", "locals")]
-    for i, t in enumerate(trace, start=1):
-        op = t.instr.op
-        if op == Op.CALL:
-            frames.append(compiled.slot_names(t.instr.args[0]))
-        elif op == Op.RET and len(frames) > 1:
-            frames.pop()
-        names = frames[-1]
-        local_text = " ".join(f"{n}={v}" for n, v in zip(names, t.locals))
-        top = "-" if t.top is None else str(t.top)
-        rows.append((str(i), str(t.pc), str(lines[t.pc]), str(t.instr), top, local_text))
-    widths = [max(len(r[c]) for r in rows) for c in range(5)]
-    out = []
-    for r in rows:
-        cells = [f"{r[c]:>{widths[c]}}" if c < 3 else f"{r[c]:<{widths[c]}}" for c in range(5)]
-        out.append(("  ".join(cells) + "  " + r[5]).rstrip() + "\n")
-    return "".join(out)
-
-
 def listing(compiled: Any, text: str) -> str:
     """The program's assembly (valid input for `assemble`), grouped under `# line N: source` comments."""
     from cadmus.vm import disassemble
@@ -156,6 +131,7 @@ def listing(compiled: Any, text: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from cadmus.lang import execute
+    from cadmus.vm import format_trace
 
     inputs = parse_inputs(args.input)
     limits = _limits(args)

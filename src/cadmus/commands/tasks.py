@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a knob (value read as YAML: 5, true, heldout, [+, -, *]); repeatable",
+        help="override a knob (value read as YAML: 5, true, heldout; lists as [+, -, *] or +,-,*); repeatable",
     )
     p_show.set_defaults(func=_show)
 
@@ -33,24 +33,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from cadmus.tasks.catalog import list_text
+    from cadmus.tasks import list_text
 
     print(list_text())
     return 0
 
 
 def _show(args: argparse.Namespace) -> int:
-    from cadmus.tasks import TaskError
-    from cadmus.tasks.catalog import parse_overrides, show_text
+    from cadmus.configio import parse_overrides
+    from cadmus.tasks import TaskError, show_text
 
     if args.n < 0:
         raise TaskError("--n must be >= 0", key="n")
-    print(show_text(args.name, n=args.n, seed=args.seed, overrides=parse_overrides(args.overrides)))
+    overrides = parse_overrides(args.overrides, TaskError)
+    print(show_text(args.name, n=args.n, seed=args.seed, overrides=overrides))
     return 0
 
 
 def _docs(args: argparse.Namespace) -> int:
-    from cadmus.tasks.catalog import tasks_markdown
+    from cadmus.tasks import tasks_markdown
 
     text = tasks_markdown()
     if args.out:

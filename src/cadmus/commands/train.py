@@ -10,7 +10,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train",
         help="train a model from a config (CPU, GPU, or DDP under torchrun)",
         description="Train a model. Overrides use dotted keys, values read as YAML: "
-        "cadmus train configs/train/tiny-cpu.yaml optim.lr=1e-3 model.n_layer=4 stop.max_time_s=60",
+        "cadmus train configs/train/tiny-cpu.yaml optim.lr=1e-3 model.n_layer=4 stop.max_steps=2000",
     )
     p.add_argument("config", help="training config (YAML), e.g. configs/train/tiny-cpu.yaml")
     p.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")

@@ -9,7 +9,7 @@ from cadmus.errors import CadmusError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `cadmus vm run` and `cadmus vm isa`."""
+    """Add `cadmus vm run`, `cadmus vm info` and `cadmus vm isa`."""
     vm = sub.add_parser("vm", help="the integer virtual machine")
     vsub = vm.add_subparsers(dest="vm_command", metavar="ACTION", required=True)
 
@@ -19,6 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", default="", metavar="1,2,3", help="comma-separated integers for `read`")
     p.add_argument("--max-steps", type=int, default=None, metavar="N", help="step limit")
     p.set_defaults(func=cmd_run)
+
+    p = vsub.add_parser("info", help="say which execution path runs programs (compiled or reference)")
+    p.set_defaults(func=cmd_info)
 
     p = vsub.add_parser("isa", help="print the instruction set")
     p.add_argument("--markdown", action="store_true", help="print docs/isa.md")
@@ -39,23 +42,8 @@ def parse_inputs(text: str) -> list[int]:
     return values
 
 
-def format_trace(trace: list) -> str:
-    rows = [("step", "pc", "instruction", "top", "locals")]
-    for i, t in enumerate(trace, start=1):
-        top = "-" if t.top is None else str(t.top)
-        rows.append((str(i), str(t.pc), str(t.instr), top, " ".join(map(str, t.locals))))
-    widths = [max(len(r[c]) for r in rows) for c in range(4)]
-    return "".join(
-        "  ".join(f"{v:<{w}}" if c >= 2 else f"{v:>{w}}" for c, (v, w) in enumerate(zip(r, widths)))
-        + "  "
-        + r[4]
-        + "\n"
-        for r in rows
-    ).replace(" \n", "\n")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from cadmus.vm import DEFAULT_LIMITS, Limits, assemble, run
+    from cadmus.vm import DEFAULT_LIMITS, Limits, assemble, format_trace, run
 
     inputs = parse_inputs(args.input)
     try:
@@ -81,6 +69,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         print(f"{args.file}: {result.error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from cadmus.vm import backend_info
+
+    info = backend_info()
+    print(f"backend: {info['backend']} (chosen by {info['chosen_by']})")
+    print(f"compiled path: {info['compiled']}")
     return 0
 
 

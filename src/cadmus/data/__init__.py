@@ -5,7 +5,7 @@ See docs/data.md for the formats' exact text shapes and judging rules, the
 config schema and the build's guarantees.
 """
 
-from cadmus.data.build import BuildResult, build_dataset, plan_tasks
+from cadmus.data.build import BuildResult, build_dataset
 from cadmus.data.canon import canonical_form, program_key, rename
 from cadmus.data.config import (
     FORMAT_NAMES,
@@ -32,6 +32,7 @@ from cadmus.data.formats import (
 from cadmus.data.generate import COLUMNS, DataBuildError, example_seed, regenerate, rename_sample
 from cadmus.data.inspect import format_example, iter_examples, verify_dataset
 from cadmus.data.manifest import read_manifest
+from cadmus.data.shards import plan_tasks
 
 __all__ = [
     "COLUMNS",

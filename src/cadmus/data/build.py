@@ -19,13 +19,11 @@ shard exists, the build writes `manifest.json` and the dataset card.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import multiprocessing as mp
 import os
 import queue
 import sys
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +32,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cadmus.data.config import DataConfig, Plan, load_config, resolve
-from cadmus.data.generate import COLUMNS, DataBuildError, ShardStats, generate, n_shards, shard_range, to_row
+from cadmus.data.config import DataConfig, Plan, config_from_dict, load_config, resolve
+from cadmus.data.generate import COLUMNS, DataBuildError, ShardStats, generate, to_row
+from cadmus.data.manifest import finalize
+from cadmus.data.shards import STATE_DIR, ShardTask, plan_tasks, shard_done
+from cadmus.errors import CadmusError
+from cadmus.files import sha256_file, write_json
 
 SCHEMA = pa.schema(
     [
@@ -58,40 +60,7 @@ SCHEMA = pa.schema(
 )
 assert tuple(SCHEMA.names) == COLUMNS
 ROW_GROUP = 4096  # rows per Parquet row group (fixed: part of the byte-identical output)
-STATE_DIR = ".shards"
 PROGRESS_EVERY = 256
-
-
-@dataclass(frozen=True)
-class ShardTask:
-    gid: int  # global shard number
-    split: str
-    shard: int
-    start: int
-    stop: int
-
-    @property
-    def name(self) -> str:
-        return f"shard-{self.shard:05d}.parquet"
-
-    def path(self, out: Path) -> Path:
-        return out / self.split / self.name
-
-    def sidecar(self, out: Path) -> Path:
-        return out / STATE_DIR / f"{self.split}-{self.shard:05d}.json"
-
-    def keys_path(self, out: Path) -> Path:
-        return out / STATE_DIR / f"{self.split}-{self.shard:05d}.keys"
-
-
-def plan_tasks(plan: Plan) -> list[ShardTask]:
-    tasks: list[ShardTask] = []
-    size = plan.config.shard_size
-    for split in plan.splits:
-        for k in range(n_shards(split.size, size)):
-            start, stop = shard_range(split.size, size, k)
-            tasks.append(ShardTask(len(tasks), split.name, k, start, stop))
-    return tasks
 
 
 def heaviest_first(plan: Plan, tasks: list[ShardTask]) -> list[ShardTask]:
@@ -110,20 +79,6 @@ def heaviest_first(plan: Plan, tasks: list[ShardTask]) -> list[ShardTask]:
         return (task.stop - task.start) * space / max(1, hi - lo)
 
     return sorted(tasks, key=attempts, reverse=True)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _write_json(path: Path, data: Any, *, sort_keys: bool = True) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=sort_keys) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _table(rows: list[dict[str, Any]]) -> pa.Table:
@@ -189,21 +144,7 @@ def build_shard(
         "fingerprint": plan.fingerprint,
         "stats": stats.to_json(),
     }
-    _write_json(task.sidecar(out), record)
-    return record
-
-
-def shard_done(plan: Plan, task: ShardTask, out: Path) -> dict[str, Any] | None:
-    """The sidecar of a finished shard that can be trusted, else None."""
-    sidecar, path = task.sidecar(out), task.path(out)
-    if not sidecar.exists() or not path.exists() or not task.keys_path(out).exists():
-        return None
-    try:
-        record = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if record.get("fingerprint") != plan.fingerprint or record.get("sha256") != sha256_file(path):
-        return None
+    write_json(task.sidecar(out), record)
     return record
 
 
@@ -213,8 +154,6 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(config: dict[str, Any], file: str | None, out: str, progress_queue: Any) -> None:
-    from cadmus.data.config import config_from_dict
-
     _WORKER["plan"] = resolve(config_from_dict(config, file=file), file=file)
     _WORKER["out"] = Path(out)
     _WORKER["queue"] = progress_queue
@@ -222,8 +161,6 @@ def _init_worker(config: dict[str, Any], file: str | None, out: str, progress_qu
 
 def _run_task(task: ShardTask) -> dict[str, Any] | str:
     """Build one shard in a worker; a CadmusError comes back as its one-line text."""
-    from cadmus.errors import CadmusError
-
     q = _WORKER["queue"]
     try:
         return build_shard(_WORKER["plan"], task, _WORKER["out"], q.put if q is not None else None)
@@ -290,7 +227,7 @@ def _check_state(out: Path, plan: Plan) -> None:
             )
         return
     (out / STATE_DIR).mkdir(parents=True, exist_ok=True)
-    _write_json(state, {"fingerprint": plan.fingerprint, "config": plan.config.model_dump(mode="json")})
+    write_json(state, {"fingerprint": plan.fingerprint, "config": plan.config.model_dump(mode="json")})
 
 
 def build_dataset(
@@ -352,32 +289,5 @@ def build_dataset(
     remaining = sum(1 for t in tasks if shard_done(plan, t, out) is None)
     manifest = None
     if remaining == 0:
-        from cadmus.data.manifest import finalize
-
         manifest = finalize(plan, out, tasks, card=card)
     return BuildResult(out, [f"{t.split}/{t.name}" for t in todo], skipped, remaining, manifest)
-
-
-def merge_stats(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Sum shard statistics."""
-    counts: dict[str, Counter[str]] = {}
-    rejections: dict[str, Counter[str]] = {}
-    outside: Counter[str] = Counter()
-    duplicates: Counter[str] = Counter()
-    attempts = 0
-    for r in records:
-        s = r["stats"]
-        for fam, by_fmt in s["counts"].items():
-            counts.setdefault(fam, Counter()).update(by_fmt)
-        for fam, by_reason in s["rejections"].items():
-            rejections.setdefault(fam, Counter()).update(by_reason)
-        outside.update(s["outside_region"])
-        duplicates.update(s["duplicates"])
-        attempts += s["attempts"]
-    return {
-        "counts": {f: dict(sorted(c.items())) for f, c in sorted(counts.items())},
-        "rejections": {f: dict(sorted(c.items())) for f, c in sorted(rejections.items())},
-        "outside_region": dict(sorted(outside.items())),
-        "duplicates": dict(sorted(duplicates.items())),
-        "attempts": attempts,
-    }

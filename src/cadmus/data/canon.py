@@ -20,7 +20,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
-from cadmus.lang import ast as A
+from cadmus.lang import BUILTINS, ArrayLit, Assign, BinOp, Call, Compare, For, FuncDef, Name, Node, Num, Unary
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -50,7 +50,7 @@ class _Namer:
         return got
 
     def func(self, name: str) -> str:
-        if not self.rename or name in A.BUILTINS:
+        if not self.rename or name in BUILTINS:
             return name
         got = self.funcs.get(name)
         if got is None:
@@ -60,34 +60,34 @@ class _Namer:
 
 def _walk(node: Any, out: list[str], namer: _Namer) -> None:
     cls = type(node)
-    if cls is A.Name:
+    if cls is Name:
         out.append(namer.var(node.id))
         return
-    if cls is A.Num:
+    if cls is Num:
         out.append(str(node.value))
         return
-    if cls is A.BinOp or cls is A.Compare:  # the commonest nodes, spelled out for speed
+    if cls is BinOp or cls is Compare:  # the commonest nodes, spelled out for speed
         out.append(cls.__name__)
         out.append(node.op.value)
         _walk(node.left, out, namer)
         _walk(node.right, out, namer)
         return
-    if cls is A.Assign:
+    if cls is Assign:
         out.append("Assign")
         _walk(node.target, out, namer)
         _walk(node.value, out, namer)
         return
-    if cls is A.ArrayLit:  # test inputs: mostly constants
+    if cls is ArrayLit:  # test inputs: mostly constants
         out.append("ArrayLit")
         out.append("(")
         for item in node.elts:
-            if type(item) is A.Num:
+            if type(item) is Num:
                 out.append(str(item.value))
             else:
                 _walk(item, out, namer)
         out.append(")")
         return
-    if cls is A.Unary:
+    if cls is Unary:
         out.append("Unary")
         out.append(node.op.value)
         _walk(node.operand, out, namer)
@@ -105,18 +105,18 @@ def _walk(node: Any, out: list[str], namer: _Namer) -> None:
         out.append(node.value)
         return
     out.append(cls.__name__)
-    if cls is A.FuncDef:
+    if cls is FuncDef:
         out.append(namer.func(node.name))
         out.append("(")
         out.extend(namer.var(p) for p in node.params)
         out.append(")")
         _walk(node.body, out, namer)
         return
-    if cls is A.Call:
+    if cls is Call:
         out.append(namer.func(node.func))
         _walk(node.args, out, namer)
         return
-    if cls is A.For:
+    if cls is For:
         out.append(namer.var(node.var))
         _walk(node.start, out, namer)
         _walk(node.stop, out, namer)
@@ -209,18 +209,18 @@ def _rename(node: Any, var: Callable[[str, str], str], func: Callable[[str, str]
     if isinstance(node, tuple):
         return tuple(_rename(x, var, func) for x in node)
     cls = type(node)
-    if cls is A.Name:
+    if cls is Name:
         return dataclasses.replace(node, id=var(node.id, node.id))
     changes: dict[str, Any] = {}
     for name in _fields(cls):
         value = getattr(node, name)
-        if isinstance(value, (A.Node, tuple)):
+        if isinstance(value, (Node, tuple)):
             changes[name] = _rename(value, var, func)
-    if cls is A.FuncDef:
+    if cls is FuncDef:
         changes["name"] = func(node.name, node.name)
         changes["params"] = tuple(var(p, p) for p in node.params)
-    elif cls is A.Call and node.func not in A.BUILTINS:
+    elif cls is Call and node.func not in BUILTINS:
         changes["func"] = func(node.func, node.func)
-    elif cls is A.For:
+    elif cls is For:
         changes["var"] = var(node.var, node.var)
     return dataclasses.replace(node, **changes)

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cadmus.configio import load_model, validate
 from cadmus.errors import CadmusError
+from cadmus.tasks import POOL_NAMES, TaskError, get_family
 
 # The example formats (see cadmus.data.formats); `complete_stmt` is a variant
 # of `complete` and is allowed wherever a family supports `complete`.
@@ -135,55 +136,14 @@ class DataConfig(_Strict):
 # ---- loading -----------------------------------------------------------------
 
 
-def _message(err: dict[str, Any]) -> str:
-    kind, ctx = err["type"], err.get("ctx") or {}
-    simple = {
-        "greater_than": "must be > {gt}",
-        "greater_than_equal": "must be >= {ge}",
-        "less_than": "must be < {lt}",
-        "less_than_equal": "must be <= {le}",
-        "missing": "required key is missing",
-        "extra_forbidden": "unknown key",
-        "too_short": "must not be empty",
-    }
-    if kind in simple:
-        return simple[kind].format(**ctx)
-    msg = str(err["msg"])
-    return msg.removeprefix("Value error, ")
-
-
-def _key(loc: tuple[Any, ...]) -> str:
-    # pydantic adds union-member tags (e.g. 'list[str]') to locations; keep the data path only
-    parts = [str(p) for p in loc if not (isinstance(p, str) and ("[" in p or p.startswith("literal")))]
-    return ".".join(parts) or "<top>"
-
-
 def config_from_dict(data: Any, *, file: str | None = None) -> DataConfig:
     """Validate a parsed YAML document; raise `DataConfigError` naming the key."""
-    if not isinstance(data, dict):
-        raise DataConfigError("a dataset config must be a mapping", file=file)
-    try:
-        return DataConfig.model_validate(data)
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise DataConfigError(_message(first), file=file, key=_key(first["loc"])) from None
+    return validate(DataConfig, data, DataConfigError, file=file, what="a dataset config")
 
 
 def load_config(path: str | Path) -> DataConfig:
     """Read and validate one YAML dataset config."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise DataConfigError(f"cannot read config: {err.strerror}", file=str(path)) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise DataConfigError(f"invalid YAML: {problem}", file=str(path), line=line) from None
-    return config_from_dict(data, file=str(path))
+    return load_model(path, DataConfig, DataConfigError, what="a dataset config")
 
 
 def config_fingerprint(config: DataConfig) -> str:
@@ -273,8 +233,6 @@ def _choices(
     extra_key: str = "",
     names: str | None = None,
 ) -> tuple[Choice, ...]:
-    from cadmus.tasks import TaskError, get_family
-
     out: list[Choice] = []
     for i, entry in enumerate(entries):
         where = f"{key}.{i}"
@@ -326,8 +284,6 @@ def resolve(config: DataConfig, *, file: str | None = None) -> Plan:
     for i, ood in enumerate(config.ood):
         key = f"ood.{i}"
         if ood.renamed is not None:
-            from cadmus.tasks import POOL_NAMES
-
             if ood.renamed.of == "val" and config.splits.val is None:
                 raise _err("there is no val split to rename", f"{key}.renamed.of", file)
             if ood.renamed.names not in POOL_NAMES:

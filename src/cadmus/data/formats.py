@@ -28,8 +28,28 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from cadmus.lang import ast as A
-from cadmus.lang.ast import Assert, CmpKind, Compare, FuncDef, Module, Print, num
+from cadmus.lang import (
+    ArrayLit,
+    Assert,
+    Assign,
+    AugAssign,
+    BinOp,
+    Call,
+    CmpKind,
+    Compare,
+    Expr,
+    FuncDef,
+    Index,
+    Module,
+    Node,
+    Num,
+    Pass,
+    Print,
+    Unary,
+    UnaryKind,
+    const_value,
+    num,
+)
 
 OUTPUT_SEPARATOR = "# output:\n"
 TRACE_SEPARATOR = "# trace:\n"
@@ -125,7 +145,7 @@ def _asserted_steps(verdict: Any, n_asserts: int) -> int:
     return steps
 
 
-def _final_assert(answer: A.Expr, value: int) -> Assert:
+def _final_assert(answer: Expr, value: int) -> Assert:
     return Assert(Compare(CmpKind.EQ, answer, num(value)))
 
 
@@ -144,11 +164,11 @@ def build_complete(sample: Any) -> Built:
 
 def _closed(expr: Any) -> bool:
     """An integer expression of constants only (no names, calls, comparisons)."""
-    if isinstance(expr, A.Num):
+    if isinstance(expr, Num):
         return True
-    if isinstance(expr, A.Unary):
-        return expr.op is not A.UnaryKind.NOT and _closed(expr.operand)
-    if isinstance(expr, A.BinOp):
+    if isinstance(expr, Unary):
+        return expr.op is not UnaryKind.NOT and _closed(expr.operand)
+    if isinstance(expr, BinOp):
         return _closed(expr.left) and _closed(expr.right)
     return False
 
@@ -198,7 +218,7 @@ def judge_complete(prompt: str, answer: str, info: dict[str, Any]) -> Any:
 
 def build_complete_stmt(sample: Any) -> Built:
     body = tuple(sample.body)
-    if len(body) < 2 or not isinstance(body[-1], (A.Assign, A.AugAssign)):
+    if len(body) < 2 or not isinstance(body[-1], (Assign, AugAssign)):
         raise Reject("not_applicable", "the program does not end with an assignment")
     value, verdict = _answer_value(sample)
     hidden = _final_assert(sample.answer, value)
@@ -296,7 +316,7 @@ def _function_parts(
     if len(targets) != 1:
         raise Reject("not_applicable", f"no single definition of '{name}'")
     target = targets[0]
-    calls = tuple(A.Call(name, tuple(args)) for args in sample.test_inputs)
+    calls = tuple(Call(name, tuple(args)) for args in sample.test_inputs)
     verdict = _run_checked(Module((*helpers, target, *(Print((call,)) for call in calls))))
     if len(verdict.outputs) != len(calls) or any(len(line) != 1 for line in verdict.outputs):
         raise Reject("not_applicable", "the function prints while it runs")
@@ -331,7 +351,7 @@ def _build_function(sample: Any, instruction: str | None) -> Built:
         prompt = comment + head
     info = {"head": head, "tests": tests_text, "helpers": len(helpers), "shown": n_shown}
     module = Module((*helpers, target, *asserts))
-    values = tuple(const for a in asserts if (const := A.const_value(a.test.right)) is not None)  # type: ignore[attr-defined]
+    values = tuple(const for a in asserts if (const := const_value(a.test.right)) is not None)  # type: ignore[attr-defined]
     return Built(prompt, body_text, info, _asserted_steps(verdict, len(asserts)), values, module)
 
 
@@ -382,7 +402,7 @@ def shown(fmt: str, sample: Any) -> tuple[tuple[Any, ...], str]:
     if fmt not in PARTIAL_FORMATS or not sample.function:
         return (*sample.body, sample.answer), ""
     helpers, targets = _helpers_and_targets(sample)
-    signature = tuple(FuncDef(t.name, t.params, (A.Pass(),)) for t in targets[:1])
+    signature = tuple(FuncDef(t.name, t.params, (Pass(),)) for t in targets[:1])
     if fmt == "instruct":
         return (*helpers, *signature), sample.instruction or ""
     tests = sample.test_inputs[: _shown_count(len(sample.test_inputs))]
@@ -400,13 +420,13 @@ def _has_arrays(module: Module) -> bool:
     stack: list[Any] = list(module.body)
     while stack:
         node = stack.pop()
-        if isinstance(node, (A.ArrayLit, A.Index)):
+        if isinstance(node, (ArrayLit, Index)):
             return True
-        if isinstance(node, A.Call) and node.func in _ARRAY_BUILTINS:
+        if isinstance(node, Call) and node.func in _ARRAY_BUILTINS:
             return True
         if isinstance(node, tuple):
             stack.extend(node)
-        elif isinstance(node, A.Node):
+        elif isinstance(node, Node):
             for name in node.__slots__:
                 stack.append(getattr(node, name, None))
     return False

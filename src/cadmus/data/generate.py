@@ -27,7 +27,26 @@ from cadmus.data.canon import functions_of, key_and_max_const, max_literal, rena
 from cadmus.data.config import Choice, Plan, SplitPlan
 from cadmus.data.formats import PARTIAL_FORMATS, Built, Reject, build, shown
 from cadmus.errors import CadmusError
-from cadmus.lang import ast as A
+from cadmus.lang import (
+    ArrayLit,
+    Assert,
+    Assign,
+    AugAssign,
+    BinOp,
+    BoolOp,
+    Call,
+    Compare,
+    ExprStmt,
+    For,
+    FuncDef,
+    If,
+    Index,
+    Num,
+    Print,
+    Return,
+    Unary,
+    While,
+)
 
 COLUMNS = (
     "id",
@@ -232,27 +251,27 @@ def rename_sample(sample: Any, rng: random.Random, pool: str) -> Any:
 def _expr_depth(expr: Any) -> int:
     """Operators nested inside operators (a constant or a name is 0)."""
     cls = type(expr)
-    if cls is A.BinOp or cls is A.Compare or cls is A.BoolOp:
+    if cls is BinOp or cls is Compare or cls is BoolOp:
         return 1 + max(_expr_depth(expr.left), _expr_depth(expr.right))
-    if cls is A.Unary:
-        return _expr_depth(expr.operand) + (0 if type(expr.operand) is A.Num else 1)
-    if cls is A.Call or cls is A.ArrayLit:
-        items = expr.args if cls is A.Call else expr.elts
+    if cls is Unary:
+        return _expr_depth(expr.operand) + (0 if type(expr.operand) is Num else 1)
+    if cls is Call or cls is ArrayLit:
+        items = expr.args if cls is Call else expr.elts
         return max((_expr_depth(a) for a in items), default=0)
-    if cls is A.Index:
+    if cls is Index:
         return max(_expr_depth(expr.array), _expr_depth(expr.index))
     return 0
 
 
 _STMT_EXPRS = {
-    A.Assign: ("value",),
-    A.AugAssign: ("value",),
-    A.If: ("cond",),
-    A.While: ("cond",),
-    A.For: ("start", "stop", "step"),
-    A.Return: ("value",),
-    A.Assert: ("test",),
-    A.ExprStmt: ("value",),
+    Assign: ("value",),
+    AugAssign: ("value",),
+    If: ("cond",),
+    While: ("cond",),
+    For: ("start", "stop", "step"),
+    Return: ("value",),
+    Assert: ("test",),
+    ExprStmt: ("value",),
 }
 
 
@@ -271,20 +290,16 @@ def count_statements(body: tuple[Any, ...]) -> tuple[int, int]:
             value = getattr(stmt, name)
             if value is not None:
                 depth = max(depth, _expr_depth(value))
-        if cls is A.Print:
+        if cls is Print:
             depth = max(depth, *(_expr_depth(a) for a in stmt.args), 0)
         blocks = (
-            (stmt.body, stmt.orelse)
-            if cls is A.If
-            else (stmt.body,)
-            if cls in (A.While, A.For, A.FuncDef)
-            else ()
+            (stmt.body, stmt.orelse) if cls is If else (stmt.body,) if cls in (While, For, FuncDef) else ()
         )
         for block in blocks:
             if block:
                 bn, bd = count_statements(block)
                 n += bn
-                depth = max(depth, bd + (0 if cls is A.FuncDef else 1))
+                depth = max(depth, bd + (0 if cls is FuncDef else 1))
     return n, depth
 
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from cadmus.data.build import sha256_file
 from cadmus.data.formats import judge
 from cadmus.data.generate import COLUMNS, DataBuildError
 from cadmus.data.manifest import read_manifest
+from cadmus.files import sha256_file
 
 
 def verify_dataset(

@@ -13,10 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cadmus.data.build import STATE_DIR, ShardTask, _write_json, merge_stats, shard_done
+from cadmus.data.card import write_card
 from cadmus.data.config import Plan
 from cadmus.data.formats import OUTPUT_SEPARATOR, TRACE_SEPARATOR
 from cadmus.data.generate import COLUMNS, DataBuildError
+from cadmus.data.shards import STATE_DIR, ShardTask, merge_stats, shard_done
+from cadmus.files import write_json
 
 MANIFEST = "manifest.json"
 
@@ -117,10 +119,8 @@ def finalize(plan: Plan, out: Path, tasks: list[ShardTask], *, card: bool = True
         "leakage": leakage_report(plan, out, tasks),
     }
     path = out / MANIFEST
-    _write_json(path, manifest, sort_keys=False)  # splits in config order
+    write_json(path, manifest, sort_keys=False)  # splits in config order
     if card:
-        from cadmus.data.card import write_card
-
         write_card(out, manifest)
     return path
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cadmus.eval.evaluate import Checkpoint, answer_budget, generate_answers, judge_answer, read_split
+from cadmus.eval.pipeline import Checkpoint, answer_budget, generate_answers, judge_answer, read_split
 from cadmus.tokenizer import Tokenizer
 
 
@@ -13,7 +13,7 @@ def quick_eval_hook(config: Any, n: int = 256, split: str | None = None):
     """An `on_eval(model, step)` for `cadmus.train.train`, or None when the run has no dataset dir.
 
     It judges `n` prompts of the validation split (the first n, the same at
-    every evaluation) and returns {"val_accuracy": ...}.
+    every evaluation) and returns {"val_accuracy": ..., "val_prompts": n}.
     """
     data = config.data
     if data.dataset:
@@ -41,6 +41,6 @@ def quick_eval_hook(config: Any, n: int = 256, split: str | None = None):
             batch_size=256,
         )
         ok = sum(judge_answer(r, a[0]).ok for r, a in zip(rows, answers))
-        return {"val_accuracy": ok / len(rows)}
+        return {"val_accuracy": ok / len(rows), "val_prompts": len(rows)}
 
     return on_eval

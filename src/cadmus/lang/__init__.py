@@ -6,9 +6,11 @@ Public surface (see docs/architecture.md and docs/language.md)::
     module = parse("x = 6 * 7\nprint(x)\n")
     check_semantics(module)
     to_dsl(module)  # "x = 6 * 7\nprint(x)\n"
+
+Other packages import AST nodes and the lexicon by name from here
+(`from cadmus.lang import BinOp, Name, KEYWORDS`), never from the modules.
 """
 
-from cadmus.lang import ast
 from cadmus.lang.ast import (
     BUILTINS,
     PYTHON_ONLY_BUILTINS,
@@ -45,7 +47,6 @@ from cadmus.lang.ast import (
     const_value,
     num,
 )
-from cadmus.lang.check import Execution, Verdict, VerdictKind, check, execute, judge_run, parse_program
 from cadmus.lang.compiler import Compiled, FunctionInfo, compile_program
 from cadmus.lang.errors import (
     CompileError,
@@ -56,6 +57,7 @@ from cadmus.lang.errors import (
     UnsupportedPython,
 )
 from cadmus.lang.lexer import tokenize
+from cadmus.lang.lexicon import COMMENT, DSL_BUILTINS, INDENT, KEYWORDS, OPERATORS, PUNCTUATION
 from cadmus.lang.parser import parse, parse_expr
 from cadmus.lang.printer import to_dsl
 from cadmus.lang.python_front import from_python
@@ -63,12 +65,19 @@ from cadmus.lang.python_render import to_python
 from cadmus.lang.randgen import random_program
 from cadmus.lang.semantics import check_semantics
 from cadmus.lang.skins import BRACES_SKIN, DSL_SKIN, END_SKIN, SKINS, Skin
+from cadmus.lang.verdict import Execution, Verdict, VerdictKind, check, execute, judge_run, parse_program
 
 __all__ = [
     "BRACES_SKIN",
     "BUILTINS",
+    "COMMENT",
+    "DSL_BUILTINS",
     "DSL_SKIN",
     "END_SKIN",
+    "INDENT",
+    "KEYWORDS",
+    "OPERATORS",
+    "PUNCTUATION",
     "PYTHON_ONLY_BUILTINS",
     "SKINS",
     "ArrayLit",
@@ -113,7 +122,6 @@ __all__ = [
     "Verdict",
     "VerdictKind",
     "While",
-    "ast",
     "check",
     "check_semantics",
     "compile_program",

@@ -54,6 +54,7 @@ from cadmus.lang.ast import (
     const_value,
 )
 from cadmus.lang.errors import ParseError, UnsupportedPython
+from cadmus.lang.flow import always_returns
 
 __all__ = ["PYTHON_RESERVED", "from_python"]
 
@@ -548,31 +549,6 @@ class _Translator:
 # ---- the static pass: what CPython would print or do differently -----------
 
 
-def _always_returns(body: tuple[Stmt, ...]) -> bool:
-    return any(_stmt_returns(stmt) for stmt in body)
-
-
-def _stmt_returns(stmt: Stmt) -> bool:
-    if isinstance(stmt, Return):
-        return stmt.value is not None
-    if isinstance(stmt, If):
-        return _always_returns(stmt.body) and _always_returns(stmt.orelse)
-    if isinstance(stmt, While):
-        value = const_value(stmt.cond)
-        return value is not None and value != 0 and not _breaks(stmt.body)
-    return False
-
-
-def _breaks(body: tuple[Stmt, ...]) -> bool:
-    """A `break` of this loop (not of a nested one) somewhere in `body`."""
-    for stmt in body:
-        if isinstance(stmt, Break):
-            return True
-        if isinstance(stmt, If) and (_breaks(stmt.body) or _breaks(stmt.orelse)):
-            return True
-    return False
-
-
 def _exprs_of(stmt: Stmt) -> list[Expr]:
     if isinstance(stmt, Assign):
         out = [stmt.value]
@@ -718,7 +694,7 @@ class _KindCheck:
         for name in sorted(used_as_value):
             fd = self.funcs[name]
             bare = next((s for s in _walk_stmts(fd.body) if isinstance(s, Return) and s.value is None), None)
-            if bare is not None or not _always_returns(fd.body):
+            if bare is not None or not always_returns(fd.body):
                 where = bare if bare is not None else fd
                 raise self.fail(
                     where,

@@ -55,6 +55,7 @@ from cadmus.lang.ast import (
     const_value,
 )
 from cadmus.lang.errors import PrintError
+from cadmus.lang.flow import always_returns
 from cadmus.lang.skins import DSL_LEVELS
 
 __all__ = ["to_python"]
@@ -162,15 +163,6 @@ def _bodies(s: Stmt) -> tuple[tuple[Stmt, ...], ...]:
     if isinstance(s, While | For | FuncDef):
         return (s.body,)
     return ()
-
-
-def _always_returns(body: tuple[Stmt, ...]) -> bool:
-    for s in body:
-        if isinstance(s, Return):
-            return True
-        if isinstance(s, If) and _always_returns(s.body) and _always_returns(s.orelse):
-            return True
-    return False
 
 
 def _assigns(body: tuple[Stmt, ...], name: str) -> bool:
@@ -310,7 +302,7 @@ class _Renderer:
             out.append(f"{pad}def {self.name(s.name)}({params}):")
             self.current = s.name
             self.block(s.body, depth + 1, out)
-            if s.name in self.valued and not _always_returns(s.body):
+            if s.name in self.valued and not always_returns(s.body):
                 out.append(f"{pad}{INDENT}return 0")
             self.current = None
         elif isinstance(s, Return):

@@ -6,10 +6,19 @@ Shape of the network, bottom to top::
            -> n_layer x Block:  x = x + attn(norm1(x));  x = x + mlp(norm2(x))
            -> ln_f -> lm_head (tied to wte by default) -> logits
 
+``model(idx, targets)`` returns ``(logits, loss)``, as nanoGPT does: the
+cross-entropy of the targets, where a target of ``IGNORE_INDEX`` (-1) is not
+counted (prompt tokens and padding under the trainer's completion loss).
+``reduction="sum"`` gives the sum of the counted token losses, which the
+trainer divides by the count over its whole global batch. Without targets
+the loss is None.
+
 Every intermediate activation of interest passes through a `HookPoint`, an
-identity module that calls the functions registered on it (TransformerLens
-conventions: ``fn(tensor, hook) -> tensor | None``; a returned tensor replaces
-the activation). Hook names, for each layer ``i``::
+identity module that calls the functions registered on it the way
+TransformerLens does: ``fn(tensor, hook=hook_point)``, so both ``lambda t,
+hook: ...`` and ``def fn(t, *, hook): ...`` work. A function that returns a
+tensor replaces the activation; one that returns None leaves it. Hook names,
+for each layer ``i``::
 
     blocks.{i}.hook_resid_pre     input of the block              [B, T, D]
     blocks.{i}.attn.hook_pattern  attention probabilities         [B, H, T, S]
@@ -25,9 +34,10 @@ the attention is computed explicitly -- softmax(q k^T / sqrt(d) + bias) v --
 so the pattern can be read or overwritten. Both give the same logits up to
 float rounding (tested).
 
-Generation keeps a per-layer key/value cache (`KVCache`); prompts of unequal
-length are left-padded and masked (``attention_mask``), so a batch of prompts
-decodes together.
+Generation (the key/value cache and the decoding loop) lives in
+`cadmus.model.generation`, which builds on this module; ``forward`` only
+accepts a cache (anything with the `Cache` interface) and left-padding masks
+(``attention_mask``).
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Literal, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -52,6 +62,10 @@ class ModelError(CadmusError):
 MLPS = ("gelu", "swiglu", "relu2")
 NORMS = ("layernorm", "rmsnorm")
 POSITIONS = ("rope", "learned", "alibi", "none")
+IGNORE_INDEX = -1  # a target that counts for no loss
+
+# A hook: called as fn(activation, hook=hook_point); a returned tensor replaces the activation.
+HookFn = Callable[..., torch.Tensor | None]
 
 
 @dataclass
@@ -109,50 +123,46 @@ class GPTConfig:
         return cls(**data)
 
 
-class HookPoint(nn.Module):
-    """Identity on the forward pass; calls each registered ``fn(tensor, hook)``.
+class Cache(Protocol):
+    """What ``forward`` needs from a key/value cache (`cadmus.model.generation.KVCache`)."""
 
-    A function may return a tensor, which replaces the activation for the
-    rest of the forward pass, or None to leave it unchanged.
+    length: int  # positions already stored
+
+    def mark(self, attention_mask: torch.Tensor | None, new: int) -> None:
+        """Record which of the next `new` positions are real tokens."""
+
+    def key_valid(self, upto: int) -> torch.Tensor | None:
+        """[B, upto] True on real tokens, or None when no row has padding."""
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append this layer's new keys and values; return all of them."""
+
+    def advance(self, new: int) -> None:
+        """Count `new` positions as stored."""
+
+
+class HookPoint(nn.Module):
+    """Identity on the forward pass; calls each registered ``fn(tensor, hook=self)``.
+
+    The hook point is passed by keyword, as TransformerLens does. A function
+    may return a tensor, which replaces the activation for the rest of the
+    forward pass, or None to leave it unchanged.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self.name = ""  # set by GPT to the dotted module name
-        self.fns: list[Callable[[torch.Tensor, HookPoint], torch.Tensor | None]] = []
+        self.fns: list[HookFn] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for fn in self.fns:
-            out = fn(x, self)
+            out = fn(x, hook=self)
             if out is not None:
                 x = out
         return x
 
     def __repr__(self) -> str:
         return f"HookPoint({self.name!r})"
-
-
-class KVCache:
-    """Keys and values of every layer for the positions seen so far.
-
-    Preallocated to ``max_len`` positions; ``length`` counts the filled ones.
-    ``key_valid`` [B, max_len] marks real tokens (False on left padding).
-    """
-
-    def __init__(self, config: GPTConfig, batch: int, max_len: int, device, dtype) -> None:
-        shape = (batch, config.n_head, max_len, config.head_size)
-        self.k = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
-        self.v = [torch.zeros(shape, device=device, dtype=dtype) for _ in range(config.n_layer)]
-        self.key_valid = torch.ones(batch, max_len, dtype=torch.bool, device=device)
-        self.has_padding = False
-        self.length = 0
-
-    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Store k, v [B, H, T, hs] after the filled positions; return all keys and values."""
-        start, end = self.length, self.length + k.size(2)
-        self.k[layer][:, :, start:end] = k
-        self.v[layer][:, :, start:end] = v
-        return self.k[layer][:, :, :end], self.v[layer][:, :, :end]
 
 
 def rms_norm(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -260,16 +270,17 @@ class MLP(nn.Module):
 class Block(nn.Module):
     def __init__(self, config: GPTConfig, layer: int) -> None:
         super().__init__()
+        # Registered in the order the forward pass reaches them, so hook_points() lists them so.
+        self.hook_resid_pre = HookPoint()
         self.norm1 = make_norm(config)
         self.attn = Attention(config, layer)
-        self.norm2 = make_norm(config)
-        self.mlp = MLP(config)
-        self.dropout = nn.Dropout(config.dropout)
-        self.hook_resid_pre = HookPoint()
         self.hook_attn_out = HookPoint()
         self.hook_resid_mid = HookPoint()
+        self.norm2 = make_norm(config)
+        self.mlp = MLP(config)
         self.hook_mlp_out = HookPoint()
         self.hook_resid_post = HookPoint()
+        self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, ctx: _Context) -> torch.Tensor:
         x = self.hook_resid_pre(x)
@@ -286,7 +297,7 @@ class _Context:
     sin: torch.Tensor | None
     mask: torch.Tensor | None  # bool (True = attend) or float bias, broadcast to [B, H, T, S]
     causal: bool  # when mask is None: plain causal mask (True) or none needed (False)
-    cache: KVCache | None
+    cache: Cache | None
 
 
 class GPT(nn.Module):
@@ -358,58 +369,76 @@ class GPT(nn.Module):
     def forward(
         self,
         idx: torch.Tensor,
+        targets: torch.Tensor | None = None,
         *,
+        reduction: Literal["mean", "sum", "none"] = "mean",
         attention_mask: torch.Tensor | None = None,
-        cache: KVCache | None = None,
-    ) -> torch.Tensor:
-        """Logits [B, T, vocab] for token ids idx [B, T].
+        cache: Cache | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``(logits [B, T, vocab], loss)`` for token ids idx [B, T].
 
-        ``attention_mask`` [B, T] (1 = token, 0 = left padding) masks padding
-        out as keys. With ``cache``, idx holds only the new tokens; their keys
-        and values are appended to the cache.
+        ``targets`` [B, T] give the loss: cross-entropy in float32 over the
+        targets that are not ``IGNORE_INDEX``; ``reduction`` is ``mean`` (over
+        those), ``sum`` or ``none`` (per position, [B, T], 0 where ignored).
+        Without targets the loss is None. ``attention_mask`` [B, T] (1 =
+        token, 0 = left padding) masks padding out as keys. With ``cache``,
+        idx holds only the new tokens; their keys and values are appended.
         """
         T = idx.size(1)
         past = cache.length if cache is not None else 0
         if past + T > self.config.block_size:
             raise ModelError(f"sequence of {past + T} tokens exceeds block_size {self.config.block_size}")
-        device = idx.device
-        if cache is not None and attention_mask is not None:
-            cache.key_valid[:, past : past + T] = attention_mask.bool()
-            cache.has_padding = cache.has_padding or not bool(attention_mask.all())
-        # Positions: left padding shifts a row's positions so its first real token is at 0.
-        if attention_mask is not None and cache is None:
-            positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-        elif cache is not None and cache.has_padding:
-            valid = cache.key_valid[:, : past + T].long()
-            positions = (valid.cumsum(-1) - 1).clamp(min=0)[:, past:]
+        if cache is not None:
+            cache.mark(attention_mask, T)
+            key_valid = cache.key_valid(past + T)
         else:
-            positions = torch.arange(past, past + T, device=device).unsqueeze(0)
+            key_valid = attention_mask.bool() if attention_mask is not None else None
+        if key_valid is None:
+            positions = torch.arange(past, past + T, device=idx.device).unsqueeze(0)
+        else:
+            # Left padding shifts a row's positions so that its first real token is at 0.
+            positions = (key_valid.long().cumsum(-1) - 1).clamp(min=0)[:, past:]
         x = self.wte(idx)
         if self.wpe is not None:
             x = x + self.wpe(positions)
         x = self.drop(x)
-        ctx = self._context(T, past, positions, attention_mask, cache, device)
+        ctx = self._context(T, past, positions, key_valid, cache)
         for block in self.blocks:
             x = block(x, ctx)
         logits = self.lm_head(self.ln_f(x))
         if cache is not None:
-            cache.length += T
-        return logits
+            cache.advance(T)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(
+                logits.float().flatten(0, 1),
+                targets.flatten(),
+                ignore_index=IGNORE_INDEX,
+                reduction=reduction,
+            )
+            if reduction == "none":
+                loss = loss.view_as(targets)
+        return logits, loss
 
-    def _context(self, T, past, positions, attention_mask, cache, device) -> _Context:
+    def _context(
+        self,
+        T: int,
+        past: int,
+        positions: torch.Tensor,
+        key_valid: torch.Tensor | None,
+        cache: Cache | None,
+    ) -> _Context:
+        """Rotary tables and the attention mask (or ALiBi bias) for T queries after `past` keys."""
         c = self.config
         cos = sin = None
         if c.pos == "rope":
             cos = self.rope_cos[positions].unsqueeze(1)  # [B or 1, 1, T, hs/2]
             sin = self.rope_sin[positions].unsqueeze(1)
         S = past + T
-        if cache is not None:
-            key_valid = cache.key_valid[:, :S] if cache.has_padding else None
-        else:
-            key_valid = attention_mask.bool() if attention_mask is not None else None
         need_mask = key_valid is not None or c.pos == "alibi" or (past > 0 and T > 1)
         if not need_mask:
             return _Context(cos, sin, None, causal=(T > 1), cache=cache)
+        device = positions.device
         q_idx = torch.arange(past, S, device=device).unsqueeze(1)
         k_idx = torch.arange(S, device=device).unsqueeze(0)
         keep = (k_idx <= q_idx).view(1, 1, T, S)
@@ -430,10 +459,10 @@ class GPT(nn.Module):
         return {m.name: m for m in self.modules() if isinstance(m, HookPoint)}
 
     @contextmanager
-    def hooks(self, fwd_hooks: Sequence[tuple[str, Callable]]) -> Iterator[GPT]:
+    def hooks(self, fwd_hooks: Sequence[tuple[str, HookFn]]) -> Iterator[GPT]:
         """Register ``(name, fn)`` pairs for the duration of the ``with`` block."""
         points = self.hook_points()
-        added: list[tuple[HookPoint, Callable]] = []
+        added: list[tuple[HookPoint, HookFn]] = []
         try:
             for name, fn in fwd_hooks:
                 if name not in points:
@@ -445,79 +474,26 @@ class GPT(nn.Module):
             for point, fn in added:
                 point.fns.remove(fn)
 
-    def run_with_hooks(self, idx: torch.Tensor, fwd_hooks: Sequence[tuple[str, Callable]] = (), **kwargs):
-        """Forward pass with temporary hooks; returns the logits."""
+    def run_with_hooks(
+        self, idx: torch.Tensor, fwd_hooks: Sequence[tuple[str, HookFn]] = (), **kwargs: Any
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """A forward pass with temporary hooks; returns what ``forward`` does: ``(logits, loss)``."""
         with self.hooks(fwd_hooks):
             return self(idx, **kwargs)
 
     def run_with_cache(
-        self, idx: torch.Tensor, names_filter: Callable[[str], bool] | None = None, **kwargs
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Forward pass that records activations: ``(logits, {hook name: tensor})``.
+        self, idx: torch.Tensor, names_filter: Callable[[str], bool] | None = None, **kwargs: Any
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor | None], dict[str, torch.Tensor]]:
+        """A forward pass that records activations: ``((logits, loss), {hook name: tensor})``.
 
+        As in TransformerLens, the first item is what ``forward`` returns.
         Tensors are detached; attention patterns are computed explicitly.
         """
         store: dict[str, torch.Tensor] = {}
 
-        def save(tensor: torch.Tensor, hook: HookPoint) -> None:
+        def save(tensor: torch.Tensor, *, hook: HookPoint) -> None:
             store[hook.name] = tensor.detach()
 
         names = [n for n in self.hook_points() if names_filter is None or names_filter(n)]
-        logits = self.run_with_hooks(idx, [(n, save) for n in names], **kwargs)
-        return logits, store
-
-    # --------------------------------------------------------------- generation
-
-    @torch.no_grad()
-    def generate(
-        self,
-        idx: torch.Tensor,
-        max_new_tokens: int,
-        temperature: float = 0.0,
-        top_k: int | None = None,
-        eos_id: int | None = None,
-        use_cache: bool = True,
-        attention_mask: torch.Tensor | None = None,
-        generator: torch.Generator | None = None,
-    ) -> torch.Tensor:
-        """Continue each row of idx [B, T]; returns [B, T + n] with n <= max_new_tokens.
-
-        ``temperature=0`` is greedy. Rows of unequal length: left-pad them and
-        pass ``attention_mask`` (1 = token). Once a row has produced
-        ``eos_id`` it keeps producing ``eos_id``; generation stops early when
-        every row has.
-        """
-        B, T = idx.shape
-        max_new_tokens = min(max_new_tokens, self.config.block_size - T)
-        cache = None
-        if use_cache:
-            p = next(self.parameters())
-            cache = KVCache(self.config, B, T + max_new_tokens, p.device, p.dtype)
-        done = torch.zeros(B, dtype=torch.bool, device=idx.device)
-        out = idx
-        mask = attention_mask
-        for step in range(max_new_tokens):
-            if cache is not None:
-                logits = self(out if step == 0 else out[:, -1:], attention_mask=mask, cache=cache)
-                mask = None  # new tokens are all real
-            else:
-                logits = self(out, attention_mask=mask)
-            logits = logits[:, -1, :].float()
-            if temperature <= 0:
-                nxt = logits.argmax(dim=-1)
-            else:
-                logits = logits / temperature
-                if top_k is not None:
-                    kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]
-                    logits = logits.masked_fill(logits < kth, -math.inf)
-                probs = F.softmax(logits, dim=-1)
-                nxt = torch.multinomial(probs, 1, generator=generator).squeeze(1)
-            if eos_id is not None:
-                nxt = torch.where(done, torch.full_like(nxt, eos_id), nxt)
-                done = done | (nxt == eos_id)
-            out = torch.cat((out, nxt.unsqueeze(1)), dim=1)
-            if cache is None and mask is not None:
-                mask = torch.cat((mask, torch.ones_like(mask[:, :1])), dim=1)
-            if eos_id is not None and bool(done.all()):
-                break
-        return out
+        out = self.run_with_hooks(idx, [(n, save) for n in names], **kwargs)
+        return out, store

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from cadmus.model.gpt import GPTConfig, ModelError
+import torch
+
+from cadmus.model.gpt import GPT, GPTConfig, ModelError
 
 PRESETS: dict[str, GPTConfig] = {
     # Trains on a laptop CPU in minutes.
@@ -33,3 +35,20 @@ def preset_config(name: str, **overrides: Any) -> GPTConfig:
         if key not in known:
             raise ModelError(f"unknown model config key {key!r}", key=key)
     return replace(PRESETS[name], **overrides)
+
+
+def preset_table(vocab_size: int = 512) -> str:
+    """A Markdown table of the presets (built on the meta device: no memory, no time)."""
+    lines = [
+        f"| preset | n_layer | n_head | n_embd | block_size | params (non-embedding) | params (all, vocab {vocab_size}) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in PRESETS:
+        config = preset_config(name, vocab_size=vocab_size)
+        with torch.device("meta"):
+            model = GPT(config)
+        lines.append(
+            f"| {name} | {config.n_layer} | {config.n_head} | {config.n_embd} | {config.block_size} "
+            f"| {model.n_params():,} | {model.n_params(embeddings=True):,} |"
+        )
+    return "\n".join(lines)

@@ -1,11 +1,18 @@
-"""Task families: typed knobs, samplers of ASTs, and their registry."""
+"""Task families: typed knobs, samplers of ASTs, and their registry.
 
-from cadmus.tasks.base import FORMATS, Family, Knobs, Sample, TaskError, all_families, get_family, register
-from cadmus.tasks.catalog import knob_rows, parse_overrides, render_sample, tasks_markdown
-from cadmus.tasks.names import POOL_NAMES, POOLS, NamePicker
+Importing this package imports the built-in families (`cadmus.tasks.families`),
+which register themselves; the registry module itself imports no family.
+"""
+
+from cadmus.tasks import families as _families  # noqa: F401  (registers the built-in families)
+from cadmus.tasks.base import FORMATS, Family, Knobs, Sample, TaskError
+from cadmus.tasks.catalog import knob_rows, list_text, render_sample, show_text, tasks_markdown
+from cadmus.tasks.names import HELDOUT, POOL_NAMES, POOLS, NamePicker
+from cadmus.tasks.registry import all_families, get_family, register
 
 __all__ = [
     "FORMATS",
+    "HELDOUT",
     "POOLS",
     "POOL_NAMES",
     "Family",
@@ -16,8 +23,9 @@ __all__ = [
     "all_families",
     "get_family",
     "knob_rows",
-    "parse_overrides",
+    "list_text",
     "register",
     "render_sample",
+    "show_text",
     "tasks_markdown",
 ]

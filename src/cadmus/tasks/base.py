@@ -1,4 +1,4 @@
-"""What a task family is: typed knobs, a sampler of ASTs, and a registry.
+"""What a task family is: typed knobs and a sampler of ASTs (the registry is `registry`).
 
 A family never touches files or tokens and never computes answers itself:
 it builds a program whose *answer expression* the data layer evaluates on
@@ -8,15 +8,17 @@ the VM, so ground truth always comes from execution.
 from __future__ import annotations
 
 import random
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from cadmus.configio import FieldError, loose_list, validate
 from cadmus.errors import CadmusError
-from cadmus.lang.ast import Expr, Stmt
+from cadmus.lang import Expr, Stmt
 from cadmus.tasks.names import POOL_NAMES
 
 FORMATS = ("complete", "output", "synthesize", "instruct", "trace")
@@ -26,18 +28,9 @@ class TaskError(CadmusError):
     """Unknown family, bad knobs, or a family that failed to sample."""
 
 
-class KnobValueError(ValueError):
-    """Raised by knob validators about one key; `Family.knobs` reports that key."""
-
-    def __init__(self, key: str, message: str) -> None:
-        super().__init__(message)
-        self.key = key
-        self.message = message
-
-
-def knob_error(key: str, message: str) -> KnobValueError:
+def knob_error(key: str, message: str) -> FieldError:
     """The error a knob validator raises for a bad value or combination of `key`."""
-    return KnobValueError(key, message)
+    return FieldError(key, message)
 
 
 def check_order(knobs: BaseModel, low: str, high: str) -> None:
@@ -62,6 +55,19 @@ class Knobs(BaseModel):
         description="use only the first N names of the pool (0 = the whole pool); "
         "a program that needs more names takes the next ones in pool order; ignored by the random pool",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _loose_lists(cls, data: Any) -> Any:
+        """A list-valued knob also accepts one string such as `+,-,*` (how the CLI writes lists)."""
+        if not isinstance(data, Mapping):
+            return data
+        out = dict(data)
+        for key, value in data.items():
+            info = cls.model_fields.get(key)
+            if info is not None and isinstance(value, str) and typing.get_origin(info.annotation) is tuple:
+                out[key] = loose_list(value)
+        return out
 
     @field_validator("names")
     @classmethod
@@ -104,46 +110,12 @@ class Family(ABC):
         """Draw one instance; all randomness comes from `rng`."""
 
     def knobs(self, overrides: Mapping[str, Any] | None = None, *, where: str = "") -> Knobs:
-        """Validated knobs from defaults plus `overrides`; errors name the key."""
-        try:
-            return self.Knobs(**dict(overrides or {}))
-        except ValidationError as err:
-            first = err.errors()[0]
-            key = ".".join(str(p) for p in first["loc"])
-            message = first["msg"]
-            cause = (first.get("ctx") or {}).get("error")
-            if isinstance(cause, KnobValueError):
-                key, message = cause.key, cause.message
-            elif message.startswith("Value error, "):
-                message = message[len("Value error, ") :]
-            full = f"{where}.{key}" if where else key
-            raise TaskError(f"family '{self.name}': {message}", key=full) from None
-
-
-_REGISTRY: dict[str, Family] = {}
-
-
-def register(cls: type[Family]) -> type[Family]:
-    """Class decorator adding a family to the registry under `cls.name`."""
-    if cls.name in _REGISTRY:
-        raise ValueError(f"family {cls.name!r} registered twice")
-    _REGISTRY[cls.name] = cls()
-    return cls
-
-
-def get_family(name: str) -> Family:
-    _load_builtin_families()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(_REGISTRY))
-        raise TaskError(f"unknown task family '{name}' (known: {known})") from None
-
-
-def all_families() -> dict[str, Family]:
-    _load_builtin_families()
-    return dict(sorted(_REGISTRY.items()))
-
-
-def _load_builtin_families() -> None:
-    import cadmus.tasks.families  # noqa: F401  (registers on import)
+        """Validated knobs from defaults plus `overrides`; errors name the key (under `where`)."""
+        return validate(
+            self.Knobs,
+            dict(overrides or {}),
+            TaskError,
+            what=f"the knobs of family '{self.name}'",
+            key_prefix=where,
+            message_prefix=f"family '{self.name}': ",
+        )

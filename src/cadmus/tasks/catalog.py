@@ -9,12 +9,12 @@ from __future__ import annotations
 import random
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
-from cadmus.tasks.base import Family, Sample, TaskError, all_families, get_family
+from cadmus.lang import Module, to_dsl
+from cadmus.tasks.base import FORMATS, Family, Sample
+from cadmus.tasks.registry import all_families, get_family
 
 
 def type_name(annotation: Any) -> str:
@@ -47,40 +47,6 @@ def knob_rows(family: Family) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """`key=value` strings to a dict; values are read as YAML (`5`, `true`, `[+, -]`, `+,-,*`)."""
-    out: dict[str, Any] = {}
-    for text in items:
-        key, sep, raw = text.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise TaskError(f"expected key=value, got '{text}'", key=key or None)
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            value = raw.strip()
-        if isinstance(value, list) and not all(isinstance(x, (int, float, str)) for x in value):
-            value = raw.strip()  # e.g. `-` or `[+, -, *]` read as YAML structure
-        if isinstance(value, str) and ("," in value or value.startswith("[")):
-            # a list written loosely: [+, -, *] or +,-,* (YAML reads * as an alias)
-            inner = value.strip().removeprefix("[").removesuffix("]")
-            value = [_scalar(part) for part in inner.split(",") if part.strip()]
-        if isinstance(value, list):
-            value = tuple(value)
-        out[key] = value
-    return out
-
-
-def _scalar(raw: str) -> Any:
-    """YAML's reading of one value, or the stripped text where YAML refuses it."""
-    text = raw.strip()
-    try:
-        value = yaml.safe_load(text) if text else ""
-    except yaml.YAMLError:
-        return text.strip("'\"")
-    return value if isinstance(value, (int, float, str)) else text
-
-
 def samples(family: Family, knobs: Any, n: int, seed: int) -> list[Sample]:
     """`n` samples from one generator seeded with `seed` (deterministic)."""
     rng = random.Random(seed)
@@ -89,8 +55,6 @@ def samples(family: Family, knobs: Any, n: int, seed: int) -> list[Sample]:
 
 def render_sample(sample: Sample) -> str:
     """The program in canonical DSL, the answer expression, and (for functions) the task."""
-    from cadmus.lang import Module, to_dsl
-
     lines = [to_dsl(Module(sample.body)).rstrip("\n"), f"# answer: {to_dsl(sample.answer).strip()}"]
     if sample.function:
         lines.append(f"# instruction: {sample.instruction}")
@@ -104,18 +68,18 @@ def render_sample(sample: Sample) -> str:
 
 
 def list_text() -> str:
+    """One line per family: name, description and the formats it supports."""
     fams = all_families()
     width = max(len(n) for n in fams)
     lines = []
     for name, fam in fams.items():
-        formats = ",".join(
-            f for f in ("complete", "output", "synthesize", "instruct", "trace") if f in fam.formats
-        )
+        formats = ",".join(f for f in FORMATS if f in fam.formats)
         lines.append(f"{name:<{width}}  {fam.description}  [{formats}]")
     return "\n".join(lines)
 
 
 def show_text(name: str, n: int = 3, seed: int = 0, overrides: Mapping[str, Any] | None = None) -> str:
+    """`cadmus tasks show`: a family's knobs (current values and defaults) and `n` samples."""
     family = get_family(name)
     knobs = family.knobs(overrides or {})
     out = [

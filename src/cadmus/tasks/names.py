@@ -12,8 +12,7 @@ import keyword
 import random
 
 from cadmus.errors import CadmusError
-from cadmus.lang.ast import BUILTINS
-from cadmus.lang.lexicon import KEYWORDS
+from cadmus.lang import BUILTINS, KEYWORDS
 
 LETTERS = tuple("abcdefghijkmnpqrstuvwxyz")  # no l, o: they read as 1, 0
 WORDS = (

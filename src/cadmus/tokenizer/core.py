@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from cadmus.errors import CadmusError
-from cadmus.tokenizer.hf import HF_EXACT
+from cadmus.tokenizer.hf import HF_EXACT, to_hf
 from cadmus.tokenizer.vocab import (
     BOS,
     CHARS,
@@ -419,10 +419,18 @@ class Tokenizer:
     # ---- Hugging Face -------------------------------------------------------
 
     def to_hf(self, *, strict: bool = True) -> Any:
-        """A `transformers.PreTrainedTokenizerFast` giving the same ids (see `cadmus.tokenizer.hf`)."""
-        from cadmus.tokenizer.hf import to_hf
+        """A `transformers.PreTrainedTokenizerFast` giving the same ids (see `cadmus.tokenizer.hf`).
 
-        return to_hf(self, strict=strict)
+        Schemes outside `HF_EXACT` raise unless `strict=False`, which exports the
+        same vocabulary but writes numbers digit by digit (inexact).
+        """
+        if strict and self.numbers not in HF_EXACT:
+            raise TokenizerError(
+                f"numbers={self.numbers!r} has no exact Hugging Face equivalent (exact: {', '.join(HF_EXACT)}); "
+                "pass strict=False for an export that writes numbers as plain digits",
+                key="numbers",
+            )
+        return to_hf(self.vocab, self.numbers)
 
     def save_hf(self, directory: str | Path, *, strict: bool = True) -> Path:
         """`to_hf().save_pretrained(directory)`, plus this tokenizer's JSON as `cadmus_tokenizer.json`."""

@@ -21,25 +21,23 @@ numbers digit by digit, most significant first (documented as inexact).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from cadmus.tokenizer.vocab import BOS, EOS, NUMBER_PAD, PAD, SEP, SPECIALS, WORD_RE
-
-if TYPE_CHECKING:
-    from cadmus.tokenizer.core import Tokenizer
 
 HF_EXACT = ("digits", "whole")
 _WB = "[A-Za-z0-9_]"
 
 
-def split_pattern(tok: Tokenizer) -> str:
-    """The Oniguruma regex that splits text the way `tok.encode` does (for exact schemes)."""
-    words = [t for t in tok.vocab if len(t) > 1 and WORD_RE.fullmatch(t)]
-    if tok.numbers != "whole":
+def split_pattern(vocab: Sequence[str], numbers: str) -> str:
+    """The Oniguruma regex that splits text the way `Tokenizer.encode` does (for exact schemes)."""
+    words = [t for t in vocab if len(t) > 1 and WORD_RE.fullmatch(t)]
+    if numbers != "whole":
         words = [t for t in words if not t.isdigit()]
     words.sort(key=lambda t: (-len(t), t))
     symbols = [
-        t for t in tok.vocab if len(t) > 1 and t not in SPECIALS and t != NUMBER_PAD and not WORD_RE.search(t)
+        t for t in vocab if len(t) > 1 and t not in SPECIALS and t != NUMBER_PAD and not WORD_RE.search(t)
     ]
     symbols.sort(key=lambda t: (-len(t), t))
     parts = []
@@ -50,33 +48,31 @@ def split_pattern(tok: Tokenizer) -> str:
     return "|".join(parts)
 
 
-def build_hf_tokenizer(tok: Tokenizer) -> Any:
+def build_hf_tokenizer(vocab: Sequence[str], numbers: str) -> Any:
     """The `tokenizers.Tokenizer` object (WordLevel + Split + Fuse decoder)."""
     from tokenizers import AddedToken, Regex, decoders, models, pre_tokenizers
     from tokenizers import Tokenizer as HFTokenizer
 
-    vocab = {t: i for i, t in enumerate(tok.vocab)}
-    hf = HFTokenizer(models.WordLevel(vocab=vocab, unk_token=None))
-    hf.pre_tokenizer = pre_tokenizers.Split(Regex(split_pattern(tok)), behavior="isolated", invert=False)
+    ids = {t: i for i, t in enumerate(vocab)}
+    hf = HFTokenizer(models.WordLevel(vocab=ids, unk_token=None))
+    hf.pre_tokenizer = pre_tokenizers.Split(
+        Regex(split_pattern(vocab, numbers)), behavior="isolated", invert=False
+    )
     hf.decoder = decoders.Fuse()
     hf.add_special_tokens([AddedToken(s, special=True, normalized=False) for s in SPECIALS])
     return hf
 
 
-def to_hf(tok: Tokenizer, *, strict: bool = True) -> Any:
-    """A `transformers.PreTrainedTokenizerFast` with the same ids; bos/eos/pad/sep set."""
-    from cadmus.tokenizer.core import TokenizerError
+def to_hf(vocab: Sequence[str], numbers: str) -> Any:
+    """A `transformers.PreTrainedTokenizerFast` over `vocab` with bos/eos/pad/sep set.
 
-    if tok.numbers not in HF_EXACT and strict:
-        raise TokenizerError(
-            f"numbers={tok.numbers!r} has no exact Hugging Face equivalent (exact: {', '.join(HF_EXACT)}); "
-            "pass strict=False for an export that writes numbers as plain digits",
-            key="numbers",
-        )
+    Exact only for the schemes in `HF_EXACT`; `Tokenizer.to_hf` refuses the
+    others unless asked for the inexact export.
+    """
     from transformers import PreTrainedTokenizerFast
 
-    hf = PreTrainedTokenizerFast(
-        tokenizer_object=build_hf_tokenizer(tok),
+    return PreTrainedTokenizerFast(
+        tokenizer_object=build_hf_tokenizer(vocab, numbers),
         bos_token=BOS,
         eos_token=EOS,
         pad_token=PAD,
@@ -85,4 +81,3 @@ def to_hf(tok: Tokenizer, *, strict: bool = True) -> Any:
         split_special_tokens=True,
         model_max_length=1 << 30,
     )
-    return hf

@@ -3,7 +3,7 @@
 Ids are positions in one list built here. The order is fixed so that ids
 stay stable: specials, layout, the character fallback (every printable
 ASCII character), the DSL's keywords, built-ins and multi-character
-operators (read from `cadmus.lang.lexicon`), frequent English words for
+operators (the lexicon that `cadmus.lang` exports), frequent English words for
 instructions, identifiers from the name pools, and last the tokens that only
 one number scheme needs. Changing anything here changes ids, so it bumps
 `VOCAB_VERSION`; a saved tokenizer keeps its own list and never depends on
@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import re
 
-from cadmus.lang.ast import BUILTINS
-from cadmus.lang.lexicon import COMMENT, DSL_BUILTINS, INDENT, KEYWORDS, OPERATORS, PUNCTUATION
-from cadmus.tasks.names import HELDOUT, POOLS
+from cadmus.lang import BUILTINS, COMMENT, DSL_BUILTINS, INDENT, KEYWORDS, OPERATORS, PUNCTUATION
+from cadmus.tasks import HELDOUT, POOLS
 
 VOCAB_VERSION = 2
 

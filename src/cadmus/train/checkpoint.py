@@ -14,7 +14,6 @@ name instead of failing somewhere inside torch.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -24,6 +23,7 @@ from typing import Any
 import torch
 
 from cadmus.errors import CadmusError
+from cadmus.files import sha256_file
 
 MANIFEST = "manifest.json"
 LATEST = "latest"
@@ -32,14 +32,6 @@ TRAINER = "trainer.pt"
 
 class CheckpointError(CadmusError):
     """A checkpoint that is missing, truncated or corrupted."""
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _fsync(path: Path) -> None:

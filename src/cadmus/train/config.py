@@ -10,12 +10,11 @@ applied to the raw mapping before validation, so they are checked the same way.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cadmus.configio import apply_overrides, load_model, parse_overrides, validate
 from cadmus.errors import CadmusError
 
 
@@ -125,20 +124,25 @@ class BatchSection(Section):
 
 
 class StopSection(Section):
-    max_steps: int | None = Field(None, ge=1, description="optimizer steps")
+    """The budget is work (steps or tokens), never seconds: a run depends on config + seed only."""
+
+    max_steps: int | None = Field(None, ge=1, description="budget: optimizer steps")
     max_tokens: int | None = Field(
-        None, ge=1, description="input tokens (positions) processed, all processes"
+        None, ge=1, description="budget: input tokens (positions) processed, all processes"
     )
     max_time_s: float | None = Field(
         None,
         gt=0,
-        description="training wall-clock budget in seconds (evaluation and checkpoint time excluded)",
+        description="guard, not a budget: stop early (and checkpoint) once training time passes this "
+        "many seconds (evaluation and checkpoint time excluded); the schedule ignores it",
     )
 
     @model_validator(mode="after")
-    def _some_limit(self) -> StopSection:
-        if self.max_steps is None and self.max_tokens is None and self.max_time_s is None:
-            raise ValueError("set at least one of stop.max_steps, stop.max_tokens, stop.max_time_s")
+    def _some_budget(self) -> StopSection:
+        if self.max_steps is None and self.max_tokens is None:
+            raise ValueError(
+                "set a budget: stop.max_steps or stop.max_tokens (stop.max_time_s is only a guard)"
+            )
         return self
 
 
@@ -214,90 +218,18 @@ class TrainConfig(Section):
         return self
 
 
-def _set_dotted(raw: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    node: Any = raw
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise ConfigError(
-                    f"no list item {part!r} for override {dotted!r}", key=".".join(parts[: i + 1])
-                )
-            if last:
-                node[int(part)] = value
-            else:
-                node = node[int(part)]
-            continue
-        if not isinstance(node, dict):
-            raise ConfigError(f"cannot set {dotted!r}: {'.'.join(parts[:i])} is not a mapping", key=dotted)
-        if last:
-            node[part] = value
-        else:
-            if node.get(part) is None:
-                node[part] = {}
-            node = node[part]
-
-
-def parse_overrides(items: list[str]) -> list[tuple[str, Any]]:
-    """``["optim.lr=1e-3", ...]`` -> ``[("optim.lr", 0.001), ...]`` (values read as YAML scalars)."""
-    out = []
-    for item in items:
-        key, eq, text = item.partition("=")
-        if not eq or not key.strip():
-            raise ConfigError(f"override {item!r} is not key=value")
-        try:
-            value = yaml.safe_load(text) if text.strip() else None
-        except yaml.YAMLError:
-            value = text
-        out.append((key.strip(), value))
-    return out
-
-
-def _first_error(err: ValidationError) -> tuple[str, str]:
-    e = err.errors()[0]
-    key = ".".join(str(p) for p in e["loc"])
-    msg = e["msg"]
-    if e["type"] == "extra_forbidden":
-        msg = "unknown key"
-    msg = msg.removeprefix("Value error, ")
-    return key, msg
-
-
 def config_from_dict(
     raw: dict[str, Any], *, file: str | None = None, overrides: list[str] = ()
 ) -> TrainConfig:
-    raw = dict(raw)
-    for key, value in parse_overrides(list(overrides)):
-        _set_dotted(raw, key, value)
-    try:
-        return TrainConfig.model_validate(raw)
-    except ValidationError as err:
-        key, msg = _first_error(err)
-        more = len(err.errors()) - 1
-        if more:
-            msg += f" (and {more} more error{'s' if more > 1 else ''})"
-        raise ConfigError(msg, file=file, key=key or None) from None
+    """Validate a config mapping after applying ``key=value`` overrides (dotted keys, YAML values)."""
+    data = apply_overrides(raw, parse_overrides(overrides, ConfigError), ConfigError)
+    return validate(TrainConfig, data, ConfigError, file=file, what="a training config")
 
 
 def load_config(path: str | os.PathLike, overrides: list[str] = ()) -> TrainConfig:
     """Read a YAML training config and apply ``key=value`` overrides."""
-    path = str(path)
-    try:
-        text = Path(path).read_text()
-    except OSError as err:
-        raise ConfigError(f"cannot read config ({err.strerror})", file=path) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        raise ConfigError(f"invalid YAML: {getattr(err, 'problem', err)}", file=path, line=line) from None
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError("a training config must be a mapping", file=path)
-    return config_from_dict(raw, file=path, overrides=overrides)
+    parsed = parse_overrides(overrides, ConfigError)
+    return load_model(path, TrainConfig, ConfigError, what="a training config", overrides=parsed)
 
 
 def schema_rows(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[tuple[str, str, str, str]]:

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from cadmus.errors import CadmusError
+from cadmus.model import IGNORE_INDEX
 
 
 class DataError(CadmusError):
@@ -35,7 +36,7 @@ class DataError(CadmusError):
 @dataclass
 class Batch:
     x: torch.Tensor  # int64 [B, T] inputs
-    y: torch.Tensor  # int64 [B, T] targets, -1 where no loss is counted
+    y: torch.Tensor  # int64 [B, T] targets, IGNORE_INDEX (-1) where no loss is counted
     n_loss: int  # number of targets that count
 
     @property
@@ -122,7 +123,7 @@ class Batcher:
     def _targets(self, toks: np.ndarray, mask: np.ndarray) -> np.ndarray:
         y = toks[1:].astype(np.int64)
         if self.loss_on == "completion":
-            y[mask[1:] == 0] = -1
+            y[mask[1:] == 0] = IGNORE_INDEX
         return y
 
     def _windows(self, ids: list[int]) -> Batch:
@@ -134,7 +135,7 @@ class Batcher:
             xs.append(toks[:-1].astype(np.int64))
             ys.append(self._targets(toks, mask))
         y = torch.from_numpy(np.stack(ys))
-        return Batch(torch.from_numpy(np.stack(xs)), y, int((y >= 0).sum()))
+        return Batch(torch.from_numpy(np.stack(xs)), y, int((y != IGNORE_INDEX).sum()))
 
     def _rows(self, ids: list[int]) -> Batch:
         rows = []
@@ -147,12 +148,12 @@ class Batcher:
             rows.append((toks[:-1].astype(np.int64), self._targets(toks, mask)))
         width = max(len(x) for x, _ in rows)
         x = np.full((len(rows), width), self.pad_id, dtype=np.int64)
-        y = np.full((len(rows), width), -1, dtype=np.int64)
+        y = np.full((len(rows), width), IGNORE_INDEX, dtype=np.int64)
         for r, (xr, yr) in enumerate(rows):
             x[r, : len(xr)] = xr
             y[r, : len(yr)] = yr
         yt = torch.from_numpy(y)
-        return Batch(torch.from_numpy(x), yt, int((yt >= 0).sum()))
+        return Batch(torch.from_numpy(x), yt, int((yt != IGNORE_INDEX).sum()))
 
 
 def select_items(

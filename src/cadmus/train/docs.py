@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from cadmus.model import GPT, GPTConfig
-from cadmus.model.__main__ import preset_table
+from cadmus.model import GPT, GPTConfig, preset_table
 from cadmus.train.config import StageSection, schema_rows
 
 INTRO = """\
@@ -24,7 +23,7 @@ torchrun --nproc_per_node N -m cadmus train CONFIG ...     # DDP: gloo on CPU, n
 ```
 
 Overrides use dotted keys and YAML values: `optim.lr=1e-3 model.n_layer=4
-stop.max_time_s=60 data.where.n_statements=[1,3] curriculum.0.at_step=500`.
+stop.max_steps=2000 data.where.n_statements=[1,3] curriculum.0.at_step=500`.
 A bad key or value stops before anything runs, with one line naming the file
 and the key (`configs/train/x.yaml: key 'optim.lr': Input should be a valid
 number`), exit status 2.
@@ -51,16 +50,19 @@ the table uses 512.
 HOOKS = """
 ### Hook points
 
-TransformerLens-style names; a hook is `fn(tensor, hook) -> tensor | None`
-(a returned tensor replaces the activation).
+TransformerLens-style names and calling convention: a hook is called as
+`fn(tensor, hook=hook_point)`, so `lambda t, hook: ...` and
+`def fn(t, *, hook): ...` both work; a returned tensor replaces the
+activation, None leaves it.
 
 | name | shape | what |
 |---|---|---|
 {rows}
 
 ```python
-logits = model.run_with_hooks(idx, fwd_hooks=[("blocks.1.hook_mlp_out", lambda t, hook: t * 0)])
-logits, cache = model.run_with_cache(idx)          # every hook, tensors detached
+logits, loss = model(idx, targets)                 # loss: None without targets
+logits, _ = model.run_with_hooks(idx, fwd_hooks=[("blocks.1.hook_mlp_out", lambda t, hook: t * 0)])
+(logits, _), cache = model.run_with_cache(idx)     # forward's output, then every hook (detached)
 pattern = cache["blocks.0.attn.hook_pattern"]       # [B, H, T, T] attention probabilities
 ```
 
@@ -70,13 +72,25 @@ does), that layer computes softmax(q·kᵀ/√d + mask) explicitly so the patter
 visible and can be overwritten. The two paths give the same logits up to float
 rounding (tested at 1e-5).
 
+### Loss
+
+`model(idx, targets)` returns `(logits, loss)`, as in nanoGPT: float32
+cross-entropy over the targets that are not `IGNORE_INDEX` (-1; the trainer
+sets prompt tokens and padding to it under `loss_on: completion`).
+`reduction="mean"` (default), `"sum"` (what the trainer uses, dividing by
+the count of its global batch) or `"none"` (per position). Training and
+validation both use this one loss.
+
 ### Generation and files
 
-`model.generate(idx, max_new_tokens, temperature=0, top_k=None, eos_id=None,
-use_cache=True, attention_mask=None)` decodes a batch with a per-layer KV
-cache; prompts of unequal length are left-padded with `attention_mask` (1 =
-token). Cached and uncached greedy decoding agree token for token (tested for
-every positional scheme). `save_model(model, dir)` writes `model.safetensors`
+Generation lives apart from the model, in `src/cadmus/model/generation.py`
+(the model only accepts a cache in `forward`):
+`cadmus.model.generate(model, idx, max_new_tokens, temperature=0, top_k=None,
+eos_id=None, use_cache=True, attention_mask=None)` decodes a batch with a
+per-layer `KVCache`; prompts of unequal length are left-padded with
+`attention_mask` (1 = token). Cached and uncached greedy decoding agree
+token for token (tested for every positional scheme).
+`save_model(model, dir)` writes `model.safetensors`
 and `config.json`; `load_model(dir)` rebuilds the model and raises
 `ModelError` naming every missing or unexpected tensor and every shape
 mismatch (tensor name, both shapes); truncated weights are reported by file.
@@ -85,7 +99,8 @@ mismatch (tensor name, both shapes); truncated weights are reported by file.
 TRAINER = """
 ## The trainer (`cadmus.train`)
 
-One loop (`src/cadmus/train/loop.py`) for CPU, one GPU and DDP under
+One loop (`src/cadmus/train/loop.py`, read top to bottom as its phases:
+set-up, data, step, evaluate, checkpoint, finish) for CPU, one GPU and DDP under
 `torchrun` (`RANK`/`WORLD_SIZE` from the environment; gloo on CPU, nccl on
 GPU). On CUDA: bf16 autocast (`dtype: auto`), fused AdamW, optional
 `torch.compile`. Global batch = `batch.micro × batch.accum × processes`
@@ -98,18 +113,25 @@ a permutation drawn from `(seed, s, e)`. Step *k* of a stage consumes items
 and process *r* takes micro-batches `a·world + r`. The data a step sees thus
 depends on the seed and step only, not on the number of processes.
 
-**Loss.** Cross-entropy on completion tokens and the closing `<eos>`
-(`loss_on: completion`, the default) or on every token, averaged over every
-counted token of the global batch (counts are summed across processes before
-the backward pass). Two gloo processes with `accum 1` and one process with
+**Loss.** The model's own loss (`model(x, y, reduction="sum")`):
+cross-entropy on completion tokens and the closing `<eos>` (`loss_on:
+completion`, the default) or on every token, averaged over every counted
+token of the global batch (counts are summed across processes before the
+backward pass). Two gloo processes with `accum 1` and one process with
 `accum 2` give the same loss curve: the test allows 1e-4 relative and on this
 machine observes identical floats.
 
-**Budget.** `stop.max_steps`, `stop.max_tokens` (positions processed) and
-`stop.max_time_s` (training seconds, excluding validation and checkpoints);
-training ends when the first is reached. The schedule follows *progress*, the
-largest used fraction of these budgets, so `cosine`/`wsd` fit a wall-clock
-budget too (such runs are not bit-reproducible: the clock is not).
+**Budget.** Work, never seconds: a config sets `stop.max_steps` and/or
+`stop.max_tokens` (positions processed); training ends when the first is
+spent. The schedule and the curriculum follow *progress*, the larger used
+fraction of these, so a run's weights and losses depend on config and seed
+only, not on the machine's speed or load (tested under load). The optional
+`stop.max_time_s` is a *guard*: once training time (excluding validation and
+checkpoints) passes it, the run stops early -- all DDP processes together --
+prints `stopped early by the wall-clock guard stop.max_time_s=... at step N
+of M`, records `stopped_by: time_guard` (otherwise `budget`) in the `end`
+event and `summary.json`, and writes its final checkpoint, from which
+`--resume` with a larger guard (or none) continues.
 
 **Checkpoints** (`out_dir/checkpoints/step-NNNNNNNN/`): `model.safetensors` +
 `config.json` (loadable with `load_model`), `tokenizer.json`, `trainer.pt`
@@ -125,7 +147,7 @@ threads the resumed run's losses equal the uninterrupted run's bit for bit
 **Logs** (`out_dir/`): `log.jsonl` (`event: train` with step, loss, lr,
 grad_norm, tokens, tokens_per_s, mfu, train_time_s, elapsed_s, eta_s;
 `event: eval` with val_loss and whatever the evaluator hook returns;
-`event: checkpoint`; `event: end`), TensorBoard events in `tensorboard/`,
+`event: checkpoint`; `event: end` with `stopped_by`), TensorBoard events in `tensorboard/`,
 `summary.json` (wall time, device-hours, estimated cost =
 device-hours × `price_per_hour`), the resolved `config.json` and
 `tokenizer.json`. A progress line every `log.interval` steps shows loss,
@@ -215,76 +237,70 @@ batching (one example per row: no window cuts a prompt), the `tiny` preset
 (3 layers x 128, 0.59M non-embedding parameters) with `block_size` 128 (ID
 prompts are 15-30 tokens; OOD prompts with more statements or deeper
 expressions reach ~100), AdamW at 2e-3 with 100 warmup steps and a `wsd`
-schedule (stable, then a linear decay over the last 30% of the wall-clock
-budget), 32 examples per step (tokens/s is the same as with 128 on this CPU,
-so small steps buy 4x more updates), 2 threads, 480 s of training. The data
+schedule (stable, then a linear decay over the last half of the budget),
+32 examples per step (small steps buy more updates at the same tokens/s),
+and a budget of `stop.max_steps` optimizer steps. The data
 (`configs/data/arith.yaml`) trains on two-statement chains (`a = 37` /
-`b = a + 52` / `assert b == `), the floor the demo allows, and measures three
-and more statements as OOD.
+`b = a + 52` / `assert b == `) and measures three and more statements as OOD.
 
-### What learning looks like: a phase transition
+**One thread.** The tiny model's matrices are small, so a second thread buys
+little on a quiet machine, and on a busy one it costs much more: every
+operation waits for the slower of the two threads, and a thread that shares
+its core with another process is often descheduled. The thread count is part
+of the config because it can change float rounding; with it fixed, a run is
+bitwise the same however busy the machine is. Measured by
+`make bench-threads` (`docs/results/bench-threads.json`):
 
-On this 2-core machine with nothing else running, the bundled config runs
-~23 steps/s (16-19k tokens/s, MFU ~40% of the measured 2-thread peak). The
-answer accuracy stays low for thousands of steps and then jumps (the
-`make demo` run of 2026-11-22; `val_accuracy` is 256 validation prompts
-judged on the VM by `cadmus.eval`'s quick hook):
+{bench_threads}
 
-| training time | 1m25s | 2m50s | 4m15s | 5m40s | 7m05s | 8m00s |
-|---|---|---|---|---|---|---|
-| step | 2,000 | 4,000 | 6,000 | 8,000 | 10,000 | 11,591 |
-| val loss | 0.800 | 0.539 | 0.253 | 0.151 | ~0.03 | 0.0002 |
-| val accuracy | 4.7% | 21.9% | 67.6% | 74.2% | - | 100% |
+### What learning looks like
 
-Then on the 2,000 held-out test programs: **100.0% [99.8, 100.0]**, every
-answer judged by running the completed program on the VM. The same config
-with a 300 s budget (its decay starting earlier) reached 100% validation
-accuracy at its last step (7,839).
+Validation after every 1,000 steps: the loss, and the accuracy of greedy
+answers to every validation prompt, each judged on the VM (`cadmus.eval`'s
+quick hook), from the recorded `make record-demo` run
+(`docs/results/demo.json`):
 
-### Why two statements
+{demo_curve}
 
-Chains of 2-3 statements (two chained operations, 40% of programs) learn far
-more slowly: 8.6% after 10 minutes at batch 64 on one contended thread
-(2,169 steps), and the runs below. A single operation on constants
-(`v = 65 - 38`) shows the same transition after ~1,000 steps of 64. The
-transition point moves out with the number of chained operations; a budget
-of 10 minutes on 2 cores fits the two-statement chain with margin.
+The answer accuracy stays low for thousands of steps and then jumps: a phase
+transition, which the decay of the learning rate completes.
 
-### Earlier measurements
+### Levers tried
 
-On the machine shared with other jobs (1 training thread, noisy timings;
-exact answer, greedy, `test` of the then 2-3-statement `arith.yaml`):
+Each row is a demo run with overrides of the demo config, recorded with
+`python -m cadmus.demo --out runs/NAME --record docs/results/levers/NAME.json
+KEY=VALUE ...` ("val >= 99%": the first validation point at 99% or more, and
+its share of the step budget):
 
-| run | model | batch | lr | budget | steps | examples seen | test accuracy |
-|---|---|---|---|---|---|---|---|
-| A | tiny (3 x 128) | 128 | 3e-3 | 300 s | 682 | 87k | 8.0% |
-| B | 6 x 128 | 64 | 3e-3 | 300 s | 999 | 64k | 5.0% |
-| C | 4 x 128 | 64 | 1e-2 | stopped | 400 | 26k | loss stuck at 1.3 (3e-3: 1.1) |
-| D | 4 x 128, only 1-operation programs | 64 | 3e-3 | 240 s | 1538 | 98k | 11% (1-op), 2% (2-op) |
-| E | 4 x 256 | 64 | 2e-3 | stopped | 100 | 6k | 1.9k tokens/s: too slow for the budget |
-| F | tiny, Muon (lr 0.02, AdamW-matched RMS) | 128 | 3e-3 | 300 s | 975 | 125k | 4.2% |
-| G | tiny | 128 | 3e-3 | 540 s | 1879 | 240k | 10.0% (1,000 test) |
-| H | tiny | 32 | 2e-3 | 300 s | 4416 | 141k | 12.5% (1,000 test) |
-| I | tiny | 16 | 1.5e-3 | 300 s | 7772 | 124k | 8.9% (1,000 test) |
+{demo_levers}
 
-Two threads on a busy machine are *slower* than one (OpenMP threads wait on
-each other: 1854 ms against 59 ms per step measured here); on a quiet
-machine use both.
+Chains of 2-3 statements (two chained operations) learn far more slowly than
+the two-statement chain with this model and budget, which is why the demo
+trains on two statements and measures three as OOD.
 
 ## Throughput (`make bench-train`)
 
-Random tokens, AdamW, fp32, peak measured in the same run. This machine was
-shared with other jobs (load average 2-4 on 2 cores), so the figures are
-lower bounds and noisy:
+Random tokens, AdamW, fp32 on CPU, the peak measured in the same run
+(`docs/results/bench-train.json`, written by
+`benchmarks/bench_train.py --record`):
 
-| threads | peak GFLOP/s | preset | batch x seq | tokens/s | MFU |
-|---|---|---|---|---|---|
-| 2 | 202.8 | tiny | 32 x 256 | 16,922 | 42.7% |
-| 2 | 202.8 | 20m | 8 x 256 | 355 | 21.8% (contention) |
-| 1 | 93.1 | tiny | 32 x 256 | 9,743 | 53.6% |
-| 1 | 93.1 | 20m | 8 x 256 | 662 | 88.5% |
+{bench_train}
 """
 
 
+def page() -> str:
+    """docs/training.md: the reference from the code, the recipe's figures from docs/results/."""
+    from cadmus.figures import render_block
+
+    return render(
+        RECIPE.format(
+            demo_curve=render_block("demo-curve"),
+            demo_levers=render_block("demo-levers"),
+            bench_threads=render_block("bench-threads"),
+            bench_train=render_block("bench-train"),
+        )
+    )
+
+
 if __name__ == "__main__":
-    print(render(RECIPE), end="")
+    print(page(), end="")

@@ -48,8 +48,10 @@ def measure_cpu_peak(threads: int, seconds: float = 1.0, n: int = 1024) -> float
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        a = torch.randn(n, n)
-        b = torch.randn(n, n)
+        # A private generator: measuring must not move the training RNG.
+        gen = torch.Generator().manual_seed(0)
+        a = torch.randn(n, n, generator=gen)
+        b = torch.randn(n, n, generator=gen)
         torch.mm(a, b)  # warm up
         best = 0.0
         deadline = time.perf_counter() + seconds

@@ -1,15 +1,28 @@
 """Learning-rate schedules as a multiplier of the peak rate.
 
 The multiplier depends on the step (warmup) and on *progress* p in [0, 1]:
-the fraction of the training budget used (the largest of step/max_steps,
-tokens/max_tokens, time/max_time_s). With a step or token budget the
-schedule is a pure function of the step; with a wall-clock budget it follows
-the clock (so such runs are not bit-reproducible).
+the fraction of the training budget used, the larger of step/max_steps and
+tokens/max_tokens. Both count work, not time, so the schedule -- and with
+it the whole run -- is a function of the config and seed, whatever the
+machine's speed or load. (``stop.max_time_s`` is only a guard that ends a
+run early; it never moves the schedule.)
 """
 
 from __future__ import annotations
 
 import math
+
+from cadmus.train.config import StopSection
+
+
+def budget_progress(step: int, tokens: int, stop: StopSection) -> float:
+    """Fraction of the step or token budget used (the larger one); 1.0 means spent."""
+    parts = [0.0]
+    if stop.max_steps:
+        parts.append(step / stop.max_steps)
+    if stop.max_tokens:
+        parts.append(tokens / stop.max_tokens)
+    return max(parts)
 
 
 def lr_multiplier(

@@ -5,6 +5,11 @@ Public surface (see docs/architecture.md and docs/isa.md)::
     from cadmus.vm import assemble, run
     result = run(assemble("push 6\\npush 7\\nmul\\nprint 1"))
     result.output_text()  # "42"
+
+`run` takes the compiled path (C, `cadmus.vm._cvm`) wherever it was built and
+the reference interpreter otherwise; both give identical results.
+`backend()` / `backend_info()` say which is in use (`cadmus vm info`), and
+CADMUS_VM=python in the environment forces the reference.
 """
 
 from cadmus.vm.asm import assemble, disassemble
@@ -23,7 +28,9 @@ from cadmus.vm.errors import (
 )
 from cadmus.vm.isa import BY_NAME, ISA, Op, Operand, OpInfo
 from cadmus.vm.machine import DEFAULT_LIMITS, Limits, RunResult, TraceStep, run
+from cadmus.vm.native import backend, backend_info
 from cadmus.vm.program import INT_MAX, INT_MIN, Instr, Program
+from cadmus.vm.trace import SourceMap, format_trace
 from cadmus.vm.verify import verify
 
 __all__ = [
@@ -47,11 +54,15 @@ __all__ = [
     "OutOfBounds",
     "Program",
     "RunResult",
+    "SourceMap",
     "StackUnderflow",
     "TraceStep",
     "VMError",
     "assemble",
+    "backend",
+    "backend_info",
     "disassemble",
+    "format_trace",
     "isa_markdown",
     "isa_text",
     "run",

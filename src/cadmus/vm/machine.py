@@ -1,4 +1,8 @@
-"""The interpreter: limits, run results, traces and the hot loop.
+"""The reference interpreter: limits, run results, traces and the hot loop.
+
+`run` hands untraced runs (and `trace=True` runs) to the compiled path where
+it was built (`native.py`, `_cvm.c`: the same machine, the same results);
+this module's loop is the definition that path is tested against.
 
 Machine model (see docs/isa.md): one operand stack shared by all frames, each
 frame seeing only the values above its base; call frames with local slots
@@ -30,22 +34,41 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from cadmus.errors import CadmusError
-from cadmus.vm.errors import (
-    AssertionFailed,
-    DivisionByZero,
-    InputExhausted,
-    IntegerOverflow,
-    LimitExceeded,
-    OutOfBounds,
-    StackUnderflow,
-    VMError,
-)
-from cadmus.vm.isa import Op
+from cadmus.vm import faults, native
+from cadmus.vm.errors import LimitExceeded, VMError
+from cadmus.vm.fold import fold
+from cadmus.vm.isa import ISA, Op
 from cadmus.vm.program import INT_MAX, INT_MIN, Instr, Program
-from cadmus.vm.verify import analyze
+from cadmus.vm.verify import analyze, check_operands
 
-_UNDERFLOW = 99  # pseudo-opcode the decoder puts where verify proved an underflow
+_UNDERFLOW = len(ISA)  # pseudo-opcode the decoder puts where verify proved an underflow
 _HALT = int(Op.HALT)
+
+
+def _first_of_groups() -> dict[str, int]:
+    """The first opcode of each group; the dispatch tests groups by range, so
+    each group must be one contiguous run of opcodes."""
+    first: dict[str, int] = {}
+    for info in ISA:
+        if info.group in first and ISA[info.code - 1].group != info.group:
+            raise AssertionError(f"ISA group {info.group!r} is not contiguous")
+        first.setdefault(info.group, info.code)
+    return first
+
+
+_FIRST = _first_of_groups()
+_FIRST_ARITH = _FIRST["arith"]
+_FIRST_COMPARE = _FIRST["compare"]
+_FIRST_MEMORY = _FIRST["memory"]
+_FIRST_CONTROL = _FIRST["control"]
+# names `_exec` reads as constants once folded (see `fold`)
+_FOLDED = {
+    "_UNDERFLOW": _UNDERFLOW,
+    "_FIRST_ARITH": _FIRST_ARITH,
+    "_FIRST_COMPARE": _FIRST_COMPARE,
+    "_FIRST_MEMORY": _FIRST_MEMORY,
+    "_FIRST_CONTROL": _FIRST_CONTROL,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,19 +121,33 @@ class RunResult:
 class _Decoded:
     code: list[tuple[int, int, int]]
     max_depth: int
+    packed: bytes | None = None  # the compiled path's form, made on its first run
 
 
 def _decode(program: Program) -> _Decoded:
-    """Verify once and cache the pre-decoded form on the program."""
+    """Verify once and cache the pre-decoded form on the program.
+
+    The depth analysis runs in C where the compiled path is in use (the same
+    algorithm; tests compare the two); a program it rejects goes through the
+    reference analysis, which raises InvalidProgram saying why.
+    """
     cached = program._cache
     if cached is not None:
         return cached
-    an = analyze(program)
-    code = an.flat  # a fresh list, owned from here on
-    for pc, need in an.underflow.items():
-        code[pc] = (_UNDERFLOW, need, an.depth[pc])
+    code = check_operands(program)  # a fresh list, owned from here on
+    fast = native.analyze(code)
+    if fast is not None:
+        max_depth, underflows = fast
+        for pc, need, depth in underflows:
+            code[pc] = (_UNDERFLOW, need, depth)
+    else:
+        an = analyze(program)
+        code = an.flat
+        max_depth = an.max_depth
+        for pc, need in an.underflow.items():
+            code[pc] = (_UNDERFLOW, need, an.depth[pc])
     code.append((_HALT, 0, 0))  # running off the end halts
-    dec = _Decoded(code, an.max_depth)
+    dec = _Decoded(code, max_depth)
     object.__setattr__(program, "_cache", dec)
     return dec
 
@@ -160,24 +197,12 @@ class _Machine:
         self.halted = False
 
 
-def _bad_index(h: int, i: int, n: int) -> OutOfBounds:
-    return OutOfBounds(f"index {i} out of range for array {h} of length {n}")
-
-
-def _not_array(h: int) -> OutOfBounds:
-    return OutOfBounds(f"{h} is not an array handle")
-
-
-def _overflow(r: int) -> IntegerOverflow:
-    return IntegerOverflow(f"result {r} outside the signed 64-bit range")
-
-
-def _no_memory(limit: int) -> LimitExceeded:
-    return LimitExceeded(f"memory limit of {limit} cells exceeded", limit="max_memory")
-
-
 def _exec(m: _Machine, budget: int) -> None:
-    """Run until halt, an error, or `budget` total steps. Writes state back."""
+    """Run until halt, an error, or `budget` total steps. Writes state back.
+
+    Dispatch reads opcodes from the ISA (`Op.ADD`); `fold` below turns them
+    into constants at import, so the comparisons cost what literals would.
+    """
     code = m.code
     st = m.st
     push = st.append
@@ -208,304 +233,302 @@ def _exec(m: _Machine, budget: int) -> None:
             op, a, b = code[pc]
             pc += 1
             # The most frequent instructions first, then the rest by group.
-            if op == 10:  # load
+            if op == Op.LOAD:  # load
                 push(loc[a])
-            elif op == 1:  # push
+            elif op == Op.PUSH:  # push
                 push(a)
-            elif op == 11:  # store
+            elif op == Op.STORE:  # store
                 loc[a] = pop()
-            elif op == 56:  # jz
+            elif op == Op.JZ:  # jz
                 if not pop():
                     pc = a
-            elif op == 55:  # jmp
+            elif op == Op.JMP:  # jmp
                 pc = a
-            elif op == 15:  # add
+            elif op == Op.ADD:  # add
                 r = pop() + st[-1]
                 if r > 9223372036854775807 or r < -9223372036854775808:
-                    raise _overflow(r)
+                    raise faults.overflow(r)
                 st[-1] = r
-            elif op == 31:  # lt
+            elif op == Op.LT:  # lt
                 y = pop()
                 st[-1] = 1 if st[-1] < y else 0
-            elif op == 12:  # incl
+            elif op == Op.INCL:  # incl
                 r = loc[a] + b
                 if r > 9223372036854775807 or r < -9223372036854775808:
-                    raise _overflow(r)
+                    raise faults.overflow(r)
                 loc[a] = r
-            elif op == 16:  # sub
+            elif op == Op.SUB:  # sub
                 y = pop()
                 r = st[-1] - y
                 if r > 9223372036854775807 or r < -9223372036854775808:
-                    raise _overflow(r)
+                    raise faults.overflow(r)
                 st[-1] = r
-            elif op == 47:  # aload
+            elif op == Op.ALOAD:  # aload
                 i = pop()
                 h = st[-1]
                 if h not in heads:
-                    raise _not_array(h)
+                    raise faults.not_array(h)
                 if i < 0 or i >= mem[h + 1]:
-                    raise _bad_index(h, i, mem[h + 1])
+                    raise faults.bad_index(h, i, mem[h + 1])
                 st[-1] = mem[mem[h] + i]
-            elif op == 17:  # mul
+            elif op == Op.MUL:  # mul
                 r = pop() * st[-1]
                 if r > 9223372036854775807 or r < -9223372036854775808:
-                    raise _overflow(r)
+                    raise faults.overflow(r)
                 st[-1] = r
-            elif op == 32:  # le
+            elif op == Op.LE:  # le
                 y = pop()
                 st[-1] = 1 if st[-1] <= y else 0
-            elif op == 57:  # jnz
+            elif op == Op.JNZ:  # jnz
                 if pop():
                     pc = a
-            elif op == 29:  # eq
+            elif op == Op.EQ:  # eq
                 y = pop()
                 st[-1] = 1 if st[-1] == y else 0
-            elif op < 15:  # stack, locals
-                if op == 13:  # gload
+            elif op < _FIRST_ARITH:  # stack, locals
+                if op == Op.GLOAD:  # gload
                     push(glob[a])
-                elif op == 14:  # gstore
+                elif op == Op.GSTORE:  # gstore
                     glob[a] = pop()
-                elif op == 3:  # dup
+                elif op == Op.DUP:  # dup
                     push(st[-1])
-                elif op == 2:  # pop
+                elif op == Op.POP:  # pop
                     pop()
-                elif op == 9:  # enter
+                elif op == Op.ENTER:  # enter
                     n = len(loc)
                     if a > n:
                         lused += a - n
                         if len(st) + lused + dmax > max_stack:
                             lused -= a - n
-                            raise LimitExceeded(
-                                f"stack limit of {max_stack} values exceeded", limit="max_stack"
-                            )
+                            raise faults.stack_limit(max_stack)
                         loc.extend([0] * (a - n))
                     elif a < n:
                         lused -= n - a
                         del loc[a:]
-                elif op == 5:  # swap
+                elif op == Op.SWAP:  # swap
                     st[-1], st[-2] = st[-2], st[-1]
-                elif op == 6:  # over
+                elif op == Op.OVER:  # over
                     push(st[-2])
-                elif op == 4:  # dup2
+                elif op == Op.DUP2:  # dup2
                     st.extend(st[-2:])
-                elif op == 7:  # rot
+                elif op == Op.ROT:  # rot
                     push(st.pop(-3))
-                elif op == 8:  # pick
+                elif op == Op.PICK:  # pick
                     push(st[-1 - a])
                 # op 0: nop
-            elif op < 29:  # arithmetic
-                if op == 27:  # inc
+            elif op < _FIRST_COMPARE:  # arithmetic
+                if op == Op.INC:  # inc
                     r = st[-1] + 1
                     if r > 9223372036854775807:
-                        raise _overflow(r)
+                        raise faults.overflow(r)
                     st[-1] = r
-                elif op == 28:  # dec
+                elif op == Op.DEC:  # dec
                     r = st[-1] - 1
                     if r < -9223372036854775808:
-                        raise _overflow(r)
+                        raise faults.overflow(r)
                     st[-1] = r
-                elif op == 19:  # modt
+                elif op == Op.MODT:  # modt
                     y = pop()
                     x = st[-1]
                     if y == 0:
-                        raise DivisionByZero("division by zero")
+                        raise faults.division_by_zero()
                     r = abs(x) % abs(y)
                     st[-1] = -r if x < 0 else r
-                elif op == 18:  # divt
+                elif op == Op.DIVT:  # divt
                     y = pop()
                     x = st[-1]
                     if y == 0:
-                        raise DivisionByZero("division by zero")
+                        raise faults.division_by_zero()
                     r = abs(x) // abs(y)
                     if (x < 0) != (y < 0):
                         r = -r
                     elif r > 9223372036854775807:
-                        raise _overflow(r)
+                        raise faults.overflow(r)
                     st[-1] = r
-                elif op == 21:  # modf
+                elif op == Op.MODF:  # modf
                     y = pop()
                     if y == 0:
-                        raise DivisionByZero("division by zero")
+                        raise faults.division_by_zero()
                     st[-1] = st[-1] % y
-                elif op == 20:  # divf
+                elif op == Op.DIVF:  # divf
                     y = pop()
                     if y == 0:
-                        raise DivisionByZero("division by zero")
+                        raise faults.division_by_zero()
                     r = st[-1] // y
                     if r > 9223372036854775807:
-                        raise _overflow(r)
+                        raise faults.overflow(r)
                     st[-1] = r
-                elif op == 25:  # min
+                elif op == Op.MIN:  # min
                     y = pop()
                     if y < st[-1]:
                         st[-1] = y
-                elif op == 26:  # max
+                elif op == Op.MAX:  # max
                     y = pop()
                     if y > st[-1]:
                         st[-1] = y
-                elif op == 22:  # neg
+                elif op == Op.NEG:  # neg
                     r = -st[-1]
                     if r > 9223372036854775807:
-                        raise _overflow(r)
+                        raise faults.overflow(r)
                     st[-1] = r
-                elif op == 23:  # abs
+                elif op == Op.ABS:  # abs
                     r = abs(st[-1])
                     if r > 9223372036854775807:
-                        raise _overflow(r)
+                        raise faults.overflow(r)
                     st[-1] = r
-                elif op == 24:  # pow
+                elif op == Op.POW:  # pow
                     y = pop()
                     x = st[-1]
                     if y < 0:
-                        raise OutOfBounds(f"negative exponent {y}")
+                        raise faults.negative_exponent(y)
                     if x == 0 or x == 1:
                         r = 1 if y == 0 else x
                     elif x == -1:
                         r = -1 if y & 1 else 1
                     elif y > 63:
-                        raise IntegerOverflow(f"{x} ** {y} outside the signed 64-bit range")
+                        raise faults.pow_overflow(x, y)
                     else:
                         r = x**y
                         if r > 9223372036854775807 or r < -9223372036854775808:
-                            raise _overflow(r)
+                            raise faults.overflow(r)
                     st[-1] = r
-            elif op < 46:  # comparison, logic, bits
-                if op == 33:  # gt
+            elif op < _FIRST_MEMORY:  # comparison, logic, bits
+                if op == Op.GT:  # gt
                     y = pop()
                     st[-1] = 1 if st[-1] > y else 0
-                elif op == 34:  # ge
+                elif op == Op.GE:  # ge
                     y = pop()
                     st[-1] = 1 if st[-1] >= y else 0
-                elif op == 30:  # ne
+                elif op == Op.NE:  # ne
                     y = pop()
                     st[-1] = 1 if st[-1] != y else 0
-                elif op == 37:  # not
+                elif op == Op.NOT:  # not
                     st[-1] = 0 if st[-1] else 1
-                elif op == 38:  # land
+                elif op == Op.LAND:  # land
                     y = pop()
                     st[-1] = 1 if st[-1] and y else 0
-                elif op == 39:  # lor
+                elif op == Op.LOR:  # lor
                     y = pop()
                     st[-1] = 1 if st[-1] or y else 0
-                elif op == 35:  # cmp
+                elif op == Op.CMP:  # cmp
                     y = pop()
                     x = st[-1]
                     st[-1] = (x > y) - (x < y)
-                elif op == 36:  # sgn
+                elif op == Op.SGN:  # sgn
                     x = st[-1]
                     st[-1] = (x > 0) - (x < 0)
-                elif op == 40:  # band
+                elif op == Op.BAND:  # band
                     y = pop()
                     st[-1] &= y
-                elif op == 41:  # bor
+                elif op == Op.BOR:  # bor
                     y = pop()
                     st[-1] |= y
-                elif op == 42:  # bxor
+                elif op == Op.BXOR:  # bxor
                     y = pop()
                     st[-1] ^= y
-                elif op == 43:  # bnot
+                elif op == Op.BNOT:  # bnot
                     st[-1] = ~st[-1]
-                elif op == 44:  # shl
+                elif op == Op.SHL:  # shl
                     y = pop()
                     x = st[-1]
                     if y < 0:
-                        raise OutOfBounds(f"negative shift count {y}")
+                        raise faults.negative_shift(y)
                     if x:
                         if y > 63:
-                            raise IntegerOverflow(f"{x} << {y} outside the signed 64-bit range")
+                            raise faults.shl_overflow(x, y)
                         r = x << y
                         if r > 9223372036854775807 or r < -9223372036854775808:
-                            raise _overflow(r)
+                            raise faults.overflow(r)
                         st[-1] = r
-                elif op == 45:  # shr
+                elif op == Op.SHR:  # shr
                     y = pop()
                     if y < 0:
-                        raise OutOfBounds(f"negative shift count {y}")
+                        raise faults.negative_shift(y)
                     st[-1] = st[-1] >> (y if y < 64 else 64)
-            elif op < 55:  # memory
-                if op == 48:  # astore
+            elif op < _FIRST_CONTROL:  # memory
+                if op == Op.ASTORE:  # astore
                     v = pop()
                     i = pop()
                     h = pop()
                     if h not in heads:
-                        raise _not_array(h)
+                        raise faults.not_array(h)
                     if i < 0 or i >= mem[h + 1]:
-                        raise _bad_index(h, i, mem[h + 1])
+                        raise faults.bad_index(h, i, mem[h + 1])
                     mem[mem[h] + i] = v
-                elif op == 49:  # alen
+                elif op == Op.ALEN:  # alen
                     h = st[-1]
                     if h not in heads:
-                        raise _not_array(h)
+                        raise faults.not_array(h)
                     st[-1] = mem[h + 1]
-                elif op == 46:  # newarr
+                elif op == Op.NEWARR:  # newarr
                     n = st[-1]
                     if n < 0:
-                        raise OutOfBounds(f"negative array size {n}")
+                        raise faults.negative_size(n)
                     h = len(mem)
                     if h + 3 + n > max_mem:
-                        raise _no_memory(max_mem - 1)
+                        raise faults.memory_limit(max_mem - 1)
                     mem += (h + 3, n, n)
                     mem += [0] * n
                     heads.add(h)
                     st[-1] = h
-                elif op == 50:  # apush
+                elif op == Op.APUSH:  # apush
                     v = pop()
                     h = pop()
                     if h not in heads:
-                        raise _not_array(h)
+                        raise faults.not_array(h)
                     d = mem[h]
                     n = mem[h + 1]
                     if n == mem[h + 2]:
                         cap = 2 * n if n >= 4 else 4
                         nd = len(mem)
                         if nd + cap > max_mem:
-                            raise _no_memory(max_mem - 1)
+                            raise faults.memory_limit(max_mem - 1)
                         mem += mem[d : d + n]
                         mem += [0] * (cap - n)
                         mem[h] = d = nd
                         mem[h + 2] = cap
                     mem[d + n] = v
                     mem[h + 1] = n + 1
-                elif op == 51:  # apop
+                elif op == Op.APOP:  # apop
                     h = st[-1]
                     if h not in heads:
-                        raise _not_array(h)
+                        raise faults.not_array(h)
                     n = mem[h + 1] - 1
                     if n < 0:
-                        raise OutOfBounds(f"apop from empty array {h}")
+                        raise faults.empty_array(h)
                     mem[h + 1] = n
                     st[-1] = mem[mem[h] + n]
-                elif op == 52:  # acopy
+                elif op == Op.ACOPY:  # acopy
                     h = st[-1]
                     if h not in heads:
-                        raise _not_array(h)
+                        raise faults.not_array(h)
                     d = mem[h]
                     n = mem[h + 1]
                     h2 = len(mem)
                     if h2 + 3 + n > max_mem:
-                        raise _no_memory(max_mem - 1)
+                        raise faults.memory_limit(max_mem - 1)
                     mem += (h2 + 3, n, n)
                     mem += mem[d : d + n]
                     heads.add(h2)
                     st[-1] = h2
-                elif op == 53:  # mload
+                elif op == Op.MLOAD:  # mload
                     x = st[-1]
                     if x < 1 or x >= len(mem):
-                        raise OutOfBounds(f"address {x} is not an allocated cell")
+                        raise faults.bad_address(x)
                     st[-1] = mem[x]
-                elif op == 54:  # mstore
+                elif op == Op.MSTORE:  # mstore
                     v = pop()
                     x = pop()
                     if x < 1 or x >= len(mem):
-                        raise OutOfBounds(f"address {x} is not an allocated cell")
+                        raise faults.bad_address(x)
                     if x in heads or x - 1 in heads or x - 2 in heads:
-                        raise OutOfBounds(f"address {x} is an array header")
+                        raise faults.header_address(x)
                     mem[x] = v
-            elif op == 58:  # call
+            elif op == Op.CALL:  # call
                 if len(frames) >= max_depth:
-                    raise LimitExceeded(f"call depth limit of {max_depth} exceeded", limit="max_call_depth")
+                    raise faults.depth_limit(max_depth)
                 if len(st) + lused + dmax > max_stack:
-                    raise LimitExceeded(f"stack limit of {max_stack} values exceeded", limit="max_stack")
+                    raise faults.stack_limit(max_stack)
                 frames.append((pc, base, loc))
                 if b:
                     loc = st[-b:]
@@ -515,7 +538,7 @@ def _exec(m: _Machine, budget: int) -> None:
                     loc = []
                 base = len(st)
                 pc = a
-            elif op == 59:  # ret
+            elif op == Op.RET:  # ret
                 v = pop()
                 if not frames:
                     m.halted = True
@@ -524,41 +547,41 @@ def _exec(m: _Machine, budget: int) -> None:
                 lused -= len(loc)
                 pc, base, loc = frames.pop()
                 push(v)
-            elif op == 61:  # print
+            elif op == Op.PRINT:  # print
                 nout += a if a else 1
                 if nout > max_out:
-                    raise LimitExceeded(f"output limit of {max_out} values exceeded", limit="max_output")
+                    raise faults.output_limit(max_out)
                 if a:
                     out.append(tuple(st[-a:]))
                     del st[-a:]
                 else:
                     out.append(())
-            elif op == 62:  # read
+            elif op == Op.READ:  # read
                 if inpos >= len(inputs):
-                    raise InputExhausted(f"no input left (read {inpos} value(s))")
+                    raise faults.input_exhausted(inpos)
                 push(inputs[inpos])
                 inpos += 1
-            elif op == 63:  # assert
+            elif op == Op.ASSERT:  # assert
                 if not pop():
-                    raise AssertionFailed(f"assertion {a} failed", assert_id=a)
-            elif op == 64:  # asserteq
+                    raise faults.assertion(a)
+            elif op == Op.ASSERTEQ:  # asserteq
                 y = pop()
                 x = pop()
                 if x != y:
-                    raise AssertionFailed(f"assertion {a} failed: {x} != {y}", assert_id=a, values=(x, y))
-            elif op == 60:  # halt
+                    raise faults.assert_equal(a, x, y)
+            elif op == Op.HALT:  # halt
                 pc -= 1
                 steps -= 1 if pc == len(code) - 1 else 0
                 m.halted = True
                 break
             elif op == _UNDERFLOW:
-                raise StackUnderflow(f"stack underflow: needs {a} value(s), the frame holds {b}")
+                raise faults.underflow(a, b)
     except IndexError:
         op, a, b = code[pc - 1]
-        if op in (10, 11, 12):
-            raise OutOfBounds(f"local slot {a} out of range (the frame has {len(loc)})") from None
-        if op in (13, 14):
-            raise OutOfBounds(f"global slot {a} out of range (there are {len(glob)})") from None
+        if op in (Op.LOAD, Op.STORE, Op.INCL):
+            raise faults.bad_local(a, len(loc)) from None
+        if op in (Op.GLOAD, Op.GSTORE):
+            raise faults.bad_global(a, len(glob)) from None
         raise
     finally:
         m.pc = pc
@@ -568,6 +591,9 @@ def _exec(m: _Machine, budget: int) -> None:
         m.lused = lused
         m.nout = nout
         m.inpos = inpos
+
+
+_exec = fold(_exec, Op, _FOLDED)
 
 
 def _input_value(v: Any) -> int:
@@ -585,6 +611,8 @@ def run(
     inputs: Iterable[int] = (),
     limits: Limits | None = None,
     trace: bool | Callable[[TraceStep], Any] = False,
+    *,
+    backend: str | None = None,
 ) -> RunResult:
     """Verify and run `program`. Run-time failures come back in the result
     (`status="error"`, `error`); a malformed program raises InvalidProgram.
@@ -592,6 +620,13 @@ def run(
     `trace=True` records a TraceStep after every instruction in
     `result.trace`; a callable receives each step instead. Untraced runs take
     the fast path, which never looks at tracing.
+
+    `backend` picks the execution path: "c" (compiled) or "python" (this
+    module's reference interpreter); None takes `cadmus.vm.backend()`, the
+    compiled path wherever it was built. Both paths give identical results,
+    traces included. A callable `trace` always takes the reference path: it
+    sees each step as it happens (the compiled path would report them only
+    at the end).
     """
     if not isinstance(program, Program):
         raise TypeError(f"run() needs a Program, found {type(program).__name__}")
@@ -602,12 +637,22 @@ def run(
         if type(v) is not int or not INT_MIN <= v <= INT_MAX:
             ins = tuple(_input_value(x) for x in ins)
             break
+    if (not trace or trace is True) and native.check_backend(backend) == "c":
+        packed = dec.packed
+        if packed is None:
+            packed = dec.packed = native.pack(dec.code)
+        outputs, steps, failure, taken = native.execute(program, packed, dec.max_depth, ins, lim, bool(trace))
+        steps_taken = None
+        if taken is not None:
+            code = program.code
+            steps_taken = [TraceStep(pc, code[pc], top, loc) for pc, top, loc in taken]
+        return RunResult("ok" if failure is None else "error", outputs, steps, failure, steps_taken)
     m = _Machine(dec, ins, lim)
     steps_out: list[TraceStep] | None = [] if trace is True else None
     error: VMError | None = None
     try:
         if dec.max_depth > lim.max_stack:
-            raise LimitExceeded(f"stack limit of {lim.max_stack} values exceeded", limit="max_stack")
+            raise faults.stack_limit(lim.max_stack)
         if not trace:
             _exec(m, lim.max_steps)
         else:
@@ -622,7 +667,7 @@ def run(
                 st = m.st
                 sink(TraceStep(pc, code[pc], st[-1] if st else None, tuple(m.loc)))  # type: ignore[operator]
         if not m.halted and m.pc < len(program.code):
-            raise LimitExceeded(f"step limit of {lim.max_steps} exceeded", limit="max_steps")
+            raise faults.step_limit(lim.max_steps)
     except VMError as err:
         if err.pc is None:
             pc = m.pc - 1 if m.steps else m.pc

@@ -54,7 +54,7 @@ def _bad(pc: int, program: Program, detail: str) -> InvalidProgram:
     return InvalidProgram(detail).at(pc, program.code[pc])  # type: ignore[return-value]
 
 
-def _check_operands(program: Program) -> list[tuple[int, int, int]]:
+def check_operands(program: Program) -> list[tuple[int, int, int]]:
     """Check every operand; return the flat (op, a, b) form of the code."""
     code = program.code
     n = len(code)
@@ -68,7 +68,7 @@ def _check_operands(program: Program) -> list[tuple[int, int, int]]:
 
 def analyze(program: Program) -> Analysis:
     """Verify `program` and return what the interpreter needs to know."""
-    flat = _check_operands(program)
+    flat = check_operands(program)
     n = len(flat)
     entries = sorted({0} | {a for op, a, _ in flat if op == _CALL and a < n})
     depth = [-1] * n

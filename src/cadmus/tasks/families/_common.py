@@ -14,7 +14,7 @@ from typing import Literal, TypeVar
 
 from pydantic import Field
 
-from cadmus.lang.ast import (
+from cadmus.lang import (
     ArrayLit,
     Assign,
     AugAssign,

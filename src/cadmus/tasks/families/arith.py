@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from cadmus.lang.ast import BinOp, BinOpKind, Expr, Name
-from cadmus.tasks.base import Family, Sample, check_order, knob_error, register
+from cadmus.lang import BinOp, BinOpKind, Expr, Name
+from cadmus.tasks.base import Family, Sample, check_order, knob_error
 from cadmus.tasks.families._common import (
     BIN,
     DIV,
@@ -27,6 +27,7 @@ from cadmus.tasks.families._common import (
     trunc_mod,
     v,
 )
+from cadmus.tasks.registry import register
 
 MAX_ABS_LIMIT = 10**18
 

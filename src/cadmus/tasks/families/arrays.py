@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from cadmus.lang.ast import AugAssign, BoolKind, BoolOp, Expr, Stmt
-from cadmus.tasks.base import Family, Knobs, Sample, check_order, knob_error, register
+from cadmus.lang import AugAssign, BoolKind, BoolOp, Expr, Stmt
+from cadmus.tasks.base import Family, Knobs, Sample, check_order, knob_error
 from cadmus.tasks.families._common import (
     ADD,
     EQ,
@@ -51,6 +51,7 @@ from cadmus.tasks.families._common import (
     v,
     while_,
 )
+from cadmus.tasks.registry import register
 
 ARRAY_VALUE_LIMIT = 10**12
 

@@ -7,8 +7,8 @@ from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
-from cadmus.lang.ast import BinOp, BinOpKind, Expr, Name, Stmt
-from cadmus.tasks.base import Family, Knobs, Sample, check_order, knob_error, register
+from cadmus.lang import BinOp, BinOpKind, Expr, Name, Stmt
+from cadmus.tasks.base import Family, Knobs, Sample, check_order, knob_error
 from cadmus.tasks.families._common import (
     FUNCTION_FORMATS,
     GE,
@@ -38,6 +38,7 @@ from cadmus.tasks.families._common import (
     v,
     while_,
 )
+from cadmus.tasks.registry import register
 
 BAND, BOR, BXOR, SHL, SHR = BinOpKind.BAND, BinOpKind.BOR, BinOpKind.BXOR, BinOpKind.SHL, BinOpKind.SHR
 BIT_OPS = {op.value: op for op in (BAND, BOR, BXOR, SHL, SHR)}

@@ -12,8 +12,8 @@ from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
-from cadmus.lang.ast import BoolKind, BoolOp, CmpKind, Expr, Stmt
-from cadmus.tasks.base import Family, Knobs, Sample, check_order, knob_error, register
+from cadmus.lang import BoolKind, BoolOp, CmpKind, Expr, Stmt
+from cadmus.tasks.base import Family, Knobs, Sample, check_order, knob_error
 from cadmus.tasks.families._common import (
     CMP,
     EQ,
@@ -44,6 +44,7 @@ from cadmus.tasks.families._common import (
     v,
     while_,
 )
+from cadmus.tasks.registry import register
 
 # ---- conditionals -----------------------------------------------------------
 

@@ -7,8 +7,8 @@ from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
-from cadmus.lang.ast import Assign, BinOp, Call, Expr, Name, Num, Return, Stmt, Unary
-from cadmus.tasks.base import Family, Sample, check_order, knob_error, register
+from cadmus.lang import Assign, BinOp, Call, Expr, Name, Num, Return, Stmt, Unary
+from cadmus.tasks.base import Family, Sample, check_order, knob_error
 from cadmus.tasks.families._common import (
     EQ,
     FUNCTION_FORMATS,
@@ -40,6 +40,7 @@ from cadmus.tasks.families._common import (
     v,
 )
 from cadmus.tasks.families.arith import ExprGen
+from cadmus.tasks.registry import register
 
 HELPER_NAMES = (
     "f",

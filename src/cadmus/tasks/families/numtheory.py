@@ -8,8 +8,8 @@ import random
 
 from pydantic import Field, model_validator
 
-from cadmus.lang.ast import BoolKind, BoolOp, Stmt
-from cadmus.tasks.base import Family, Sample, check_order, knob_error, register
+from cadmus.lang import BoolKind, BoolOp, Stmt
+from cadmus.tasks.base import Family, Sample, check_order, knob_error
 from cadmus.tasks.families._common import (
     DIV,
     EQ,
@@ -43,6 +43,7 @@ from cadmus.tasks.families._common import (
     v,
     while_,
 )
+from cadmus.tasks.registry import register
 
 
 class RangeKnobs(FunctionKnobs):

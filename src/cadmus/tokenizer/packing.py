@@ -32,20 +32,13 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
+from cadmus.files import hash_file, sha256_file
 from cadmus.tokenizer.core import Tokenizer, TokenizerError
 
 PACK_FORMAT = "cadmus-pack"
 PACK_VERSION = 1
 LOSS_ON = ("completion", "all")
 _COLUMNS = ("prompt", "completion")
-
-
-def _sha256_file(path: Path, h: Any | None = None) -> Any:
-    h = h or hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h
 
 
 def _find_splits(dataset_dir: Path) -> dict[str, list[Path]]:
@@ -71,12 +64,12 @@ def dataset_fingerprint(dataset_dir: str | Path) -> dict[str, Any]:
     manifest = dataset_dir / "manifest.json"
     manifest_sha = None
     if manifest.is_file():
-        manifest_sha = _sha256_file(manifest).hexdigest()
+        manifest_sha = sha256_file(manifest)
         h.update(b"manifest.json\0" + manifest_sha.encode() + b"\0")
     for split, shards in splits.items():
         for shard in shards:
             h.update(f"{split}/{shard.name}\0".encode())
-            _sha256_file(shard, h)
+            hash_file(shard, h)
             h.update(b"\0")
     return {"sha256": h.hexdigest(), "manifest_sha256": manifest_sha, "splits": list(splits)}
 

@@ -19,6 +19,9 @@ from cadmus.errors import CadmusError
 from cadmus.lang.ast import Module
 from cadmus.lang.compiler import MODES, Compiled, compile_program
 from cadmus.lang.errors import SemanticError
+from cadmus.lang.parser import parse
+from cadmus.lang.python_front import from_python
+from cadmus.lang.semantics import check_semantics
 from cadmus.vm import AssertionFailed, InvalidProgram, LimitExceeded, Limits, RunResult, TraceStep, run
 
 
@@ -115,17 +118,11 @@ def _parse(source: str | Module, mode: str, file: str | None) -> Module:
     if not isinstance(source, str):
         raise TypeError(f"source must be program text or a Module, not {type(source).__name__}")
     if mode == "python":
-        from cadmus.lang import from_python
-
         return from_python(source, file=file)
-    from cadmus.lang import parse
-
     return parse(source, file=file)
 
 
 def _semantics(module: Module, mode: str) -> None:
-    from cadmus.lang import check_semantics
-
     check_semantics(module, mode=mode)
 
 

@@ -21,7 +21,7 @@ from cadmus.data import STOP, judge
 from cadmus.errors import CadmusError
 from cadmus.eval.aggregate import FEATURES, Judged, aggregate
 from cadmus.eval.report import markdown_report, plot_feature_curves, plot_training_curves
-from cadmus.model import GPT, load_model
+from cadmus.model import GPT, generate, load_model
 from cadmus.tokenizer import Tokenizer
 
 MIN_NEW_TOKENS = 16
@@ -160,7 +160,8 @@ def generate_answers(
                 idx[row, width - len(ids) :] = torch.tensor(ids)
                 mask[row, width - len(ids) :] = 1
             new = min(max(max_new_tokens[i] for i in chunk), block - width)
-            out = model.generate(
+            out = generate(
+                model,
                 idx.to(device),
                 new,
                 temperature=temperature,

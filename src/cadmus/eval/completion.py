@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cadmus.eval.evaluate import Checkpoint, EvalError, generate_answers
+from cadmus.eval.pipeline import Checkpoint, EvalError, generate_answers
 from cadmus.lang import check
 
 

@@ -1,0 +1,340 @@
+"""Figures quoted by the docs, rendered from the result files that commands wrote.
+
+A measured figure has one source: a JSON file in ``docs/results/`` written by
+the command that measured it (``python -m cadmus.demo --record ...``,
+``benchmarks/*.py --record``). Hand-written pages mark each quoted block::
+
+    <!-- figures:demo-summary -->
+    ...rendered from docs/results/demo.json...
+    <!-- /figures:demo-summary -->
+
+``python -m cadmus.figures`` (run by ``make docs``) refills every marked
+block in README.md and docs/*.md; generated pages (docs/training.md) call
+:func:`render_block` themselves. A test fails when any block is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from cadmus.errors import CadmusError
+from cadmus.files import write_json
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "docs" / "results"
+PAGES = ("README.md", "docs")
+BLOCK = re.compile(r"(<!-- figures:(?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /figures:(?P=name) -->)", re.S)
+
+
+class FiguresError(CadmusError):
+    """A marked block names no known figure, or its result file is missing."""
+
+
+def read_result(name: str, results: Path = RESULTS) -> dict[str, Any]:
+    path = results / f"{name}.json"
+    if not path.is_file():
+        raise FiguresError(
+            f"no result file {path}: run the command that records it (see docs/results/README.md)"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def machine_facts() -> dict[str, Any]:
+    """What a recorded figure depends on: the machine and how busy it was when the run began."""
+    return {
+        "cores": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_before": os.getloadavg()[0],
+    }
+
+
+def record_result(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
+    """Write a command's results as a result file: the date and machine facts, then `payload`."""
+    machine = {**machine_facts(), **payload.get("machine", {})}
+    return write_json(
+        path, {"date": date.today().isoformat(), **payload, "machine": machine}, sort_keys=False
+    )
+
+
+# ------------------------------------------------------------------ formatting
+
+
+def pct(x: float, digits: int = 1) -> str:
+    return f"{100 * x:.{digits}f}%"
+
+
+def interval(entry: dict[str, Any]) -> str:
+    lo, hi = entry["ci95"]
+    return f"{pct(entry['accuracy'])} [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+def duration(seconds: float) -> str:
+    s = round(seconds)
+    return f"{s // 60} min {s % 60:02d} s" if s >= 60 else f"{s} s"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# ------------------------------------------------------------------- the demo
+
+
+def first_reaching(curve: list[dict[str, Any]], threshold: float) -> dict[str, Any] | None:
+    """The first validation point whose accuracy reaches `threshold`."""
+    return next(
+        (p for p in curve if p.get("val_accuracy") is not None and p["val_accuracy"] >= threshold), None
+    )
+
+
+def demo_summary(results: Path = RESULTS) -> str:
+    r = read_result("demo", results)
+    t, phases, machine = r["train"], r["phases_s"], r["machine"]
+    test = r["splits"]["test"]
+    ood = {k: v for k, v in r["splits"].items() if k.startswith("ood")}
+    worst_ood = max(v["accuracy"] for v in ood.values()) if ood else 0.0
+    reach = first_reaching(r["curve"], 0.99)
+    prompts = f" ({r['val_prompts']:,} prompts)" if r.get("val_prompts") else ""
+    reach_text = (
+        f"validation accuracy{prompts} first reached 99% at step "
+        f"{reach['step']:,}, {pct(reach['step'] / t['max_steps'], 0)} of the budget"
+        if reach
+        else "validation accuracy never reached 99%"
+    )
+    return (
+        f"Recorded by `make demo` on {r['date']} ({machine['cores']} cores, {machine['threads']} training "
+        f"threads, load average {machine['load_before']:.1f} at the start): data {duration(phases['data'])}, "
+        f"training {duration(phases['train'])} ({t['steps']:,} of {t['max_steps']:,} steps, "
+        f"{t['tokens_per_s'] / 1e3:.1f}k tokens/s), evaluation {duration(phases['eval'])}, "
+        f"{duration(phases['total'])} in all. In-distribution test accuracy "
+        f"**{interval(test)}** ({test['n']:,} programs never seen in training); {reach_text}. "
+        f"Every OOD split stays at or below {pct(worst_ood)}."
+    )
+
+
+def demo_table(results: Path = RESULTS) -> str:
+    r = read_result("demo", results)
+    rows = [
+        [
+            f"`{name}`",
+            f"{e['n']:,}",
+            f"{e['correct']:,}",
+            pct(e["accuracy"]),
+            f"[{100 * e['ci95'][0]:.1f}, {100 * e['ci95'][1]:.1f}]",
+        ]
+        for name, e in r["splits"].items()
+    ]
+    return table(["split", "programs", "correct", "accuracy", "95% interval"], rows)
+
+
+def demo_curve(results: Path = RESULTS) -> str:
+    r = read_result("demo", results)
+    rows = [
+        [
+            f"{p['step']:,}",
+            pct(p["step"] / r["train"]["max_steps"], 0),
+            f"{p['val_loss']:.4f}" if p.get("val_loss") is not None else "-",
+            pct(p["val_accuracy"]) if p.get("val_accuracy") is not None else "-",
+        ]
+        for p in r["curve"]
+    ]
+    return table(["step", "of budget", "val loss", "val accuracy"], rows)
+
+
+def demo_load(results: Path = RESULTS) -> str:
+    """Quiet against loaded: the same model, only slower."""
+    quiet, loaded = read_result("demo", results), read_result("demo-loaded", results)
+    rows = []
+    for label, r in (
+        ("quiet", quiet),
+        (f"{loaded['load_processes']} CPU-bound process(es) alongside", loaded),
+    ):
+        t = r["train"]
+        rows.append(
+            [
+                label,
+                f"{r['machine']['load_before']:.1f}",
+                f"{t['steps']:,}",
+                duration(r["phases_s"]["train"]),
+                f"`{t['weights_sha256'][:16]}`",
+                interval(r["splits"]["test"]),
+            ]
+        )
+    same = quiet["train"]["weights_sha256"] == loaded["train"]["weights_sha256"]
+    same_table = all(
+        quiet["splits"][k]["correct"] == loaded["splits"][k]["correct"] for k in quiet["splits"]
+    ) and set(quiet["splits"]) == set(loaded["splits"])
+    verdict = (
+        "The weights are bitwise identical and so is every split's count of correct answers."
+        if same and same_table
+        else "The runs differ: the weights or the accuracy table are not the same."
+    )
+    header = ["run", "load at start", "steps", "training time", "weights (SHA-256)", "test accuracy"]
+    return table(header, rows) + "\n\n" + verdict
+
+
+def demo_levers(results: Path = RESULTS) -> str:
+    """One row per recorded lever run (docs/results/levers/*.json, each a demo results file)."""
+    rows = []
+    for path in sorted((results / "levers").glob("*.json")):
+        r = json.loads(path.read_text(encoding="utf-8"))
+        t, reach = r["train"], first_reaching(r["curve"], 0.99)
+        last = r["curve"][-1]["val_accuracy"] if r["curve"] else None
+        rows.append(
+            [
+                f"`{path.stem}`",
+                " ".join(f"`{o}`" for o in r["overrides"]) or "(the config as it is)",
+                f"{t['steps']:,}",
+                f"{reach['step']:,} ({pct(reach['step'] / t['max_steps'], 0)})" if reach else "never",
+                pct(last) if last is not None else "-",
+                interval(r["splits"]["test"]),
+            ]
+        )
+    header = ["run", "overrides of the demo config", "steps", "val >= 99% at step", "final val", "test"]
+    return table(header, rows)
+
+
+# ----------------------------------------------------------------- benchmarks
+
+
+def bench_data(results: Path = RESULTS, name: str = "bench-data") -> str:
+    r = read_result(name, results)
+    rows = []
+    for run in r["runs"]:
+        rate, cpu_rate = run["examples"] / run["seconds"], run["examples"] / run["cpu_seconds"]
+        rows.append(
+            [
+                str(run["workers"]),
+                f"{run['examples']:,}",
+                duration(run["seconds"]),
+                f"{rate:,.0f}",
+                f"{cpu_rate:,.0f}",
+                duration(1_000_000 / rate),
+                f"{run['self_mb']:.0f} + {run['children_mb']:.0f} MB",
+            ]
+        )
+    head = (
+        f"`{r['command']}` on {r['date']} ({r['machine']['cores']} cores, load average "
+        f"{r['machine']['load_before']:.1f} at the start; this machine ran the reference (Python) VM at "
+        f"{r['vm_speed_minstr_s']:.2f}M instructions/s on one core): {r['what']}.\n\n"
+    )
+    header = [
+        "workers",
+        "examples",
+        "wall time",
+        "examples/s",
+        "examples per CPU-s",
+        "1M at this rate",
+        "peak RSS (main + worker)",
+    ]
+    return head + table(header, rows)
+
+
+def bench_threads(results: Path = RESULTS) -> str:
+    r = read_result("bench-threads", results)
+    rows = [
+        [
+            str(run["threads"]),
+            "quiet" if not run["load_processes"] else f"{run['load_processes']} CPU-bound process",
+            f"{run['steps_per_s']:.1f}",
+        ]
+        for run in r["runs"]
+    ]
+    head = (
+        f"`{r['command']}` on {r['date']} ({r['machine']['cores']} cores, load average "
+        f"{r['machine']['load_before']:.1f} at the start; {r['steps']} steps of the demo recipe per run):\n\n"
+    )
+    return head + table(["threads", "machine", "training steps/s"], rows)
+
+
+def bench_train(results: Path = RESULTS) -> str:
+    r = read_result("bench-train", results)
+    rows = [
+        [
+            run["preset"],
+            f"{run['params_non_embedding']:,}",
+            f"{run['batch']} x {run['seq']}",
+            f"{run['tokens_per_s']:,.0f}",
+            f"{run['flops_per_s'] / 1e9:.1f}",
+            pct(run["mfu"]) if run.get("mfu") is not None else "?",
+        ]
+        for run in r["results"]
+    ]
+    head = (
+        f"`{r['command']}` on {r['date']} ({r['device']}; peak {r['peak_flops'] / 1e9:.1f} GFLOP/s; "
+        f"load average {r['machine']['load_before']:.1f} at the start):\n\n"
+    )
+    header = ["preset", "non-embedding params", "batch x seq", "tokens/s", "achieved GFLOP/s", "MFU"]
+    return head + table(header, rows)
+
+
+BLOCKS: dict[str, Callable[[Path], str]] = {
+    "bench-train": bench_train,
+    "bench-threads": bench_threads,
+    "bench-data": bench_data,
+    "bench-data-full": lambda results: bench_data(results, "bench-data-full"),
+    "demo-summary": demo_summary,
+    "demo-table": demo_table,
+    "demo-curve": demo_curve,
+    "demo-load": demo_load,
+    "demo-levers": demo_levers,
+}
+
+
+def render_block(name: str, results: Path = RESULTS) -> str:
+    if name not in BLOCKS:
+        raise FiguresError(f"unknown figures block {name!r} (known: {', '.join(sorted(BLOCKS))})")
+    return BLOCKS[name](results).rstrip("\n") + "\n"
+
+
+def fill(text: str, results: Path = RESULTS) -> str:
+    """`text` with every marked block re-rendered."""
+    return BLOCK.sub(lambda m: m.group(1) + render_block(m.group("name"), results) + m.group(4), text)
+
+
+def pages(root: Path = ROOT) -> list[Path]:
+    """The hand-written pages that may hold marked blocks."""
+    found = []
+    for entry in PAGES:
+        path = root / entry
+        found += sorted(path.glob("*.md")) if path.is_dir() else [path]
+    return [p for p in found if p.is_file()]
+
+
+def stale_pages(root: Path = ROOT, results: Path = RESULTS) -> list[Path]:
+    return [
+        p
+        for p in pages(root)
+        if fill(p.read_text(encoding="utf-8"), results) != p.read_text(encoding="utf-8")
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Refill the marked blocks of every page in place."""
+    del argv
+    try:
+        for page in pages():
+            text = page.read_text(encoding="utf-8")
+            new = fill(text)
+            if new != text:
+                page.write_text(new, encoding="utf-8")
+                print(f"updated {page.relative_to(ROOT)}")
+    except FiguresError as err:
+        print(f"cadmus figures: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

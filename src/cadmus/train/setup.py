@@ -1,0 +1,202 @@
+"""Set-up, the first phase of training: everything `train` builds before its first step.
+
+`set_up` starts the processes (`cadmus.train.runtime`), finds the checkpoint
+to resume from, packs the data of every curriculum stage, builds the model
+(same initialisation on every process) and its optimizers, and returns a
+`Run` -- what every later phase reads -- with the `TrainState` to start from:
+a fresh one, or the checkpoint's, whose model, optimizer and RNG states it
+loads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+
+from cadmus.model import GPT, load_model, preset_config
+from cadmus.train.checkpoint import TRAINER, latest_checkpoint, load_torch, verify_checkpoint
+from cadmus.train.config import TrainConfig
+from cadmus.train.logs import Logger
+from cadmus.train.mfu import cpu_peak_flops, gpu_peak_flops
+from cadmus.train.optim import build_optimizers
+from cadmus.train.runtime import Runtime, seed_everything, set_rng_state, setup_runtime
+from cadmus.train.sources import DataSources, TrainData, stage_starts
+
+OnEval = Callable[[GPT, int], "dict[str, Any] | None"]
+
+
+@dataclass
+class Run:
+    """What set-up builds once; every phase reads it."""
+
+    cfg: TrainConfig
+    rt: Runtime
+    run_dir: Path
+    data: TrainData
+    tokenizer: Any  # cadmus.tokenizer.Tokenizer
+    raw: GPT  # the model itself: checkpoints, validation, FLOP counts
+    model: nn.Module  # what the step calls: `raw`, compiled and/or wrapped in DDP
+    optimizers: list[torch.optim.Optimizer]
+    autocast: AbstractContextManager
+    peak: float | None  # peak FLOP/s of one device (None: no MFU)
+    logger: Logger
+    on_eval: OnEval | None
+    wall_start: float  # perf_counter() when this session started
+
+
+@dataclass
+class TrainState:
+    """What changes as training runs; step, tokens and times go into checkpoints."""
+
+    step: int = 0
+    tokens: int = 0  # input positions processed, all processes
+    train_time: float = 0.0  # seconds spent in training steps (not evaluating or checkpointing)
+    wall_before: float = 0.0  # wall-clock seconds of the sessions before a resume
+    loss: float = math.nan  # training loss at the last log line
+    stopped_by: str | None = None  # "budget" or "time_guard" once training is over
+
+
+def set_up(cfg: TrainConfig, on_eval: OnEval | None) -> tuple[Run, TrainState]:
+    """Processes, run directory, data, model and optimizers; the state to start from."""
+    wall_start = time.perf_counter()
+    rt = setup_runtime(cfg)
+    run_dir = Path(cfg.out_dir)
+    if rt.main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    rt.barrier()
+    resume_from = resume_point(cfg, rt, run_dir / "checkpoints")
+
+    # Data of every stage, and the tokenizer it fixes.
+    sources = DataSources(cfg, run_dir, rt)
+    stages = stage_starts(cfg)
+    first_train = sources.split(stages[0].data, cfg.data.train_split)
+    tokenizer = sources.tokenizer
+
+    raw = build_model(cfg, rt, tokenizer.vocab_size)
+    longest = int(np.diff(first_train.offsets).max(initial=0))
+    if rt.main and cfg.data.batching == "rows" and longest > raw.config.block_size + 1:
+        print(
+            f"cadmus train: examples up to {longest} tokens are cut to block_size "
+            f"{raw.config.block_size} + 1",
+            file=sys.stderr,
+        )
+    optimizers = build_optimizers(raw, cfg.optim, rt.device.type)
+    state = start_state(cfg, rt, resume_from, raw, optimizers)
+
+    run = Run(
+        cfg=cfg,
+        rt=rt,
+        run_dir=run_dir,
+        data=TrainData(sources, stages, rt, raw.config.block_size),
+        tokenizer=tokenizer,
+        raw=raw,
+        model=wrap_model(raw, cfg, rt),
+        optimizers=optimizers,
+        autocast=(
+            torch.autocast(device_type=rt.device.type, dtype=torch.bfloat16)
+            if rt.dtype == "bf16"
+            else nullcontext()
+        ),
+        peak=peak_flops(rt, run_dir),
+        logger=Logger(run_dir, cfg, rt.main, state.step if resume_from is not None else None),
+        on_eval=on_eval,
+        wall_start=wall_start,
+    )
+    announce(run, state, resume_from)
+    raw.train()
+    return run, state
+
+
+def resume_point(cfg: TrainConfig, rt: Runtime, ckpt_root: Path) -> Path | None:
+    """The checkpoint to resume from (verified before anything is built from it), if any."""
+    if not cfg.resume:
+        return None
+    path = latest_checkpoint(ckpt_root)
+    if path is not None:
+        verify_checkpoint(path)
+    elif rt.main:
+        print(f"cadmus train: no checkpoint in {ckpt_root}, starting from scratch", file=sys.stderr)
+    return path
+
+
+def build_model(cfg: TrainConfig, rt: Runtime, vocab_size: int) -> GPT:
+    """The model, with the same initialisation on every process."""
+    seed_everything(cfg.seed)
+    mconf = preset_config(cfg.model.preset, **{"vocab_size": vocab_size, **cfg.model.overrides()})
+    return GPT(mconf).to(rt.device)
+
+
+def start_state(
+    cfg: TrainConfig,
+    rt: Runtime,
+    resume_from: Path | None,
+    raw: GPT,
+    optimizers: list[torch.optim.Optimizer],
+) -> TrainState:
+    """A fresh state (RNG seeded per process), or the checkpoint's, loaded into model and optimizers."""
+    if resume_from is None:
+        seed_everything(cfg.seed + 1000 * rt.rank + 1)  # different dropout masks per process
+        return TrainState()
+    saved = load_torch(resume_from / TRAINER)
+    raw.load_state_dict(load_model(resume_from, expect=raw.config).state_dict())
+    for opt, opt_state in zip(optimizers, saved["optimizers"], strict=True):
+        opt.load_state_dict(opt_state)
+    rngs = saved["rng"]
+    set_rng_state(rngs[rt.rank] if rt.rank < len(rngs) else rngs[0])
+    return TrainState(
+        step=saved["step"],
+        tokens=saved["tokens"],
+        train_time=saved["train_time"],
+        wall_before=saved.get("wall_time", 0.0),
+    )
+
+
+def wrap_model(raw: GPT, cfg: TrainConfig, rt: Runtime) -> nn.Module:
+    """What the training step calls: torch.compile and DDP around the model, as configured."""
+    model: nn.Module = torch.compile(raw) if cfg.compile else raw
+    if rt.ddp:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        model = DDP(model, device_ids=[rt.device.index] if rt.device.type == "cuda" else None)
+    return model
+
+
+def peak_flops(rt: Runtime, run_dir: Path) -> float | None:
+    """Peak FLOP/s of one device: from the GPU table, or measured once on the CPU (main process)."""
+    if rt.device.type == "cuda":
+        return gpu_peak_flops(torch.cuda.get_device_name(rt.device), rt.dtype)
+    peak = cpu_peak_flops(torch.get_num_threads(), run_dir) if rt.main else None
+    if rt.ddp:
+        box = [peak]
+        dist.broadcast_object_list(box, src=0)
+        peak = box[0]
+    return peak
+
+
+def announce(run: Run, state: TrainState, resume_from: Path | None) -> None:
+    """Write the resolved config and tokenizer into the run directory; say what runs where."""
+    cfg, rt, raw = run.cfg, run.rt, run.raw
+    if not rt.main:
+        return
+    (run.run_dir / "config.json").write_text(json.dumps(cfg.model_dump(), indent=2) + "\n")
+    run.tokenizer.save(run.run_dir / "tokenizer.json")
+    where = f"{rt.world} x {rt.device.type}, {rt.dtype}, {torch.get_num_threads()} threads"
+    peak = f"peak {run.peak / 1e9:.1f} GFLOP/s" if run.peak else "peak FLOP/s unknown (no MFU)"
+    run.logger.say(
+        f"cadmus train: {cfg.model.preset} model, {raw.n_params():,} non-embedding parameters "
+        f"({raw.n_params(embeddings=True):,} in all); {where}; {peak}"
+    )
+    if resume_from is not None:
+        run.logger.say(f"cadmus train: resumed from {resume_from} at step {state.step}")
