@@ -633,3 +633,9 @@ def test_deeply_nested_text_is_a_cadmus_error() -> None:
 
     with pytest.raises(CadmusError):
         from_python("x = " + "+".join(["1"] * 5000))
+
+
+def test_a_call_that_only_computes_a_value_is_refused_at_its_line() -> None:
+    # int(x) reads as x in the subset: as a statement it would render as a bare expression
+    with pytest.raises(UnsupportedPython, match=r"^2:1: statements that only compute a value"):
+        from_python("xs = [1]\nint(xs[0])\n")

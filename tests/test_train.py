@@ -127,6 +127,11 @@ def test_schedules():
     assert lr_multiplier("cosine", 50, 1.0, 10, 0.1, 0.2) == pytest.approx(0.1)
     assert lr_multiplier("wsd", 50, 0.7, 10, 0.0, 0.2) == pytest.approx(1.0)
     assert lr_multiplier("wsd", 50, 0.9, 10, 0.0, 0.2) == pytest.approx(0.5)
+    # decay_end: the decay is laid over the first 80% of the budget, then the lr holds at the floor
+    assert lr_multiplier("cosine", 50, 0.4, 10, 0.0, 0.2, decay_end=0.8) == pytest.approx(0.5)
+    assert lr_multiplier("cosine", 50, 0.8, 10, 0.05, 0.2, decay_end=0.8) == pytest.approx(0.05)
+    assert lr_multiplier("cosine", 50, 0.95, 10, 0.05, 0.2, decay_end=0.8) == pytest.approx(0.05)
+    assert lr_multiplier("wsd", 50, 0.72, 10, 0.0, 0.2, decay_end=0.8) == pytest.approx(0.5)
 
 
 def test_progress_counts_work_not_time():

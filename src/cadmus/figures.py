@@ -69,7 +69,9 @@ def record_result(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path
 
 
 def pct(x: float, digits: int = 1) -> str:
-    return f"{100 * x:.{digits}f}%"
+    """A percentage; one more digit where rounding would show a rate below 1 as 100%."""
+    text = f"{100 * x:.{digits}f}%"
+    return f"{100 * x:.{digits + 1}f}%" if x < 1 and text.startswith("100.") else text
 
 
 def interval(entry: dict[str, Any]) -> str:
@@ -113,8 +115,8 @@ def demo_summary(results: Path = RESULTS) -> str:
         else "validation accuracy never reached 99%"
     )
     return (
-        f"Recorded by `make demo` on {r['date']} ({machine['cores']} cores, {machine['threads']} training "
-        f"threads, load average {machine['load_before']:.1f} at the start): data {duration(phases['data'])}, "
+        f"Recorded by `make record-demo` on {r['date']} ({machine['cores']} cores, {machine['threads']} training "
+        f"thread{'' if machine['threads'] == 1 else 's'}, load average {machine['load_before']:.1f} at the start): data {duration(phases['data'])}, "
         f"training {duration(phases['train'])} ({t['steps']:,} of {t['max_steps']:,} steps, "
         f"{t['tokens_per_s'] / 1e3:.1f}k tokens/s), evaluation {duration(phases['eval'])}, "
         f"{duration(phases['total'])} in all. In-distribution test accuracy "
@@ -158,7 +160,10 @@ def demo_load(results: Path = RESULTS) -> str:
     rows = []
     for label, r in (
         ("quiet", quiet),
-        (f"{loaded['load_processes']} CPU-bound process(es) alongside", loaded),
+        (
+            f"{loaded['load_processes']} CPU-bound process{'' if loaded['load_processes'] == 1 else 'es'} alongside",
+            loaded,
+        ),
     ):
         t = r["train"]
         rows.append(
@@ -184,24 +189,40 @@ def demo_load(results: Path = RESULTS) -> str:
     return table(header, rows) + "\n\n" + verdict
 
 
+def schedule_text(recipe: dict[str, Any]) -> str:
+    s = recipe["schedule"]
+    if s["kind"] == "constant":
+        text = "constant"
+    elif s["kind"] == "wsd":
+        text = f"wsd, decay over the last {pct(s['decay_fraction'], 0)}"
+    else:
+        text = "cosine"
+    if s.get("decay_end", 1.0) < 1.0:
+        text += f", ending at {pct(s['decay_end'], 0)} of the budget"
+    return text + f", floor {s['min_lr_ratio']:g}"
+
+
 def demo_levers(results: Path = RESULTS) -> str:
     """One row per recorded lever run (docs/results/levers/*.json, each a demo results file)."""
     rows = []
     for path in sorted((results / "levers").glob("*.json")):
         r = json.loads(path.read_text(encoding="utf-8"))
-        t, reach = r["train"], first_reaching(r["curve"], 0.99)
-        last = r["curve"][-1]["val_accuracy"] if r["curve"] else None
+        t, recipe, reach = r["train"], r["recipe"], first_reaching(r["curve"], 0.99)
         rows.append(
             [
                 f"`{path.stem}`",
-                " ".join(f"`{o}`" for o in r["overrides"]) or "(the config as it is)",
+                f"{recipe['threads']}",
+                f"{recipe['lr']:g}",
+                schedule_text(recipe),
                 f"{t['steps']:,}",
+                f"{r['val_prompts'] or '?'}, every {r['curve'][1]['step'] - r['curve'][0]['step']:,}"
+                if len(r["curve"]) > 1
+                else "-",
                 f"{reach['step']:,} ({pct(reach['step'] / t['max_steps'], 0)})" if reach else "never",
-                pct(last) if last is not None else "-",
                 interval(r["splits"]["test"]),
             ]
         )
-    header = ["run", "overrides of the demo config", "steps", "val >= 99% at step", "final val", "test"]
+    header = ["run", "threads", "peak lr", "schedule", "steps", "val prompts", "val >= 99% at step", "test"]
     return table(header, rows)
 
 

@@ -365,7 +365,10 @@ class _Translator:
             raise self.no(node, "expression statements other than calls are")
         if isinstance(value.func, pyast.Name) and value.func.id == "print" and "print" not in self.funcs:
             return self.print_(value)
-        return ExprStmt(self.call(value, statement=True), **_pos(node))
+        call = self.call(value, statement=True)
+        if not isinstance(call, Call):  # e.g. int(x), which the subset reads as x: a value nobody uses
+            raise self.no(node, "statements that only compute a value (a call of int() on its own) are")
+        return ExprStmt(call, **_pos(node))
 
     def print_(self, node: pyast.Call) -> Print:
         if node.keywords:

@@ -116,6 +116,12 @@ class ScheduleSection(Section):
     decay_fraction: float = Field(
         0.2, gt=0, le=1, description="wsd: final fraction of training spent decaying"
     )
+    decay_end: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="fraction of the budget by which the decay reaches min_lr_ratio; the lr then stays at that floor",
+    )
 
 
 class BatchSection(Section):

@@ -151,7 +151,9 @@ def train_step(run: Run, state: TrainState) -> StepResult:
     n_loss, positions, flops = global_counts(batches, run.raw, rt)
     progress = budget_progress(state.step, state.tokens, cfg.stop)
     s = cfg.schedule
-    lr_mult = lr_multiplier(s.kind, state.step, progress, s.warmup_steps, s.min_lr_ratio, s.decay_fraction)
+    lr_mult = lr_multiplier(
+        s.kind, state.step, progress, s.warmup_steps, s.min_lr_ratio, s.decay_fraction, s.decay_end
+    )
     set_lr(run.optimizers, lr_mult)
     loss_sum = torch.zeros((), dtype=torch.float32, device=rt.device)
     for a, b in enumerate(batches):

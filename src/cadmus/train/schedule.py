@@ -26,11 +26,19 @@ def budget_progress(step: int, tokens: int, stop: StopSection) -> float:
 
 
 def lr_multiplier(
-    kind: str, step: int, progress: float, warmup_steps: int, min_ratio: float, decay_fraction: float
+    kind: str,
+    step: int,
+    progress: float,
+    warmup_steps: int,
+    min_ratio: float,
+    decay_fraction: float,
+    decay_end: float = 1.0,
 ) -> float:
+    """The lr as a fraction of the peak. The decay (cosine or wsd) is laid over the first
+    `decay_end` of the budget and reaches `min_ratio` there; the lr then stays at that floor."""
     if warmup_steps and step < warmup_steps:
         return (step + 1) / warmup_steps
-    p = min(max(progress, 0.0), 1.0)
+    p = min(max(progress, 0.0) / decay_end, 1.0)
     if kind == "constant":
         return 1.0
     if kind == "cosine":

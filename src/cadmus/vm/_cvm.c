@@ -435,28 +435,29 @@ checkpoint: /* the step limit; every CHUNK steps a look for signals; every step 
             FAIL2(bad_global, a, gn);
         lv[a] = x;
         NEXT;
+    /* a binary operation on the two top values: y popped, x = TOP replaced */
+#define BINARY(expr)     \
+    do {                 \
+        y = POP;         \
+        TOP = (expr);    \
+        NEXT;            \
+    } while (0)
+#define CHECKED(builtin)              \
+    do {                              \
+        y = POP;                      \
+        x = TOP;                      \
+        if (builtin(x, y, &r))        \
+            FAIL2(overflow, x, y);    \
+        TOP = r;                      \
+        NEXT;                         \
+    } while (0)
     /* arithmetic */
     L_add:
-        y = POP;
-        x = TOP;
-        if (__builtin_add_overflow(x, y, &r))
-            FAIL2(overflow, x, y);
-        TOP = r;
-        NEXT;
+        CHECKED(__builtin_add_overflow);
     L_sub:
-        y = POP;
-        x = TOP;
-        if (__builtin_sub_overflow(x, y, &r))
-            FAIL2(overflow, x, y);
-        TOP = r;
-        NEXT;
+        CHECKED(__builtin_sub_overflow);
     L_mul:
-        y = POP;
-        x = TOP;
-        if (__builtin_mul_overflow(x, y, &r))
-            FAIL2(overflow, x, y);
-        TOP = r;
-        NEXT;
+        CHECKED(__builtin_mul_overflow);
     L_divt:
         y = POP;
         x = TOP;
@@ -559,29 +560,17 @@ checkpoint: /* the step limit; every CHUNK steps a look for signals; every step 
         NEXT;
     /* comparison */
     L_eq:
-        y = POP;
-        TOP = TOP == y;
-        NEXT;
+        BINARY(TOP == y);
     L_ne:
-        y = POP;
-        TOP = TOP != y;
-        NEXT;
+        BINARY(TOP != y);
     L_lt:
-        y = POP;
-        TOP = TOP < y;
-        NEXT;
+        BINARY(TOP < y);
     L_le:
-        y = POP;
-        TOP = TOP <= y;
-        NEXT;
+        BINARY(TOP <= y);
     L_gt:
-        y = POP;
-        TOP = TOP > y;
-        NEXT;
+        BINARY(TOP > y);
     L_ge:
-        y = POP;
-        TOP = TOP >= y;
-        NEXT;
+        BINARY(TOP >= y);
     L_cmp:
         y = POP;
         x = TOP;
@@ -596,26 +585,16 @@ checkpoint: /* the step limit; every CHUNK steps a look for signals; every step 
         TOP = TOP == 0;
         NEXT;
     L_land:
-        y = POP;
-        TOP = TOP != 0 && y != 0;
-        NEXT;
+        BINARY(TOP != 0 && y != 0);
     L_lor:
-        y = POP;
-        TOP = TOP != 0 || y != 0;
-        NEXT;
+        BINARY(TOP != 0 || y != 0);
     /* bits (two's complement, as Python's integers behave in range) */
     L_band:
-        y = POP;
-        TOP &= y;
-        NEXT;
+        BINARY(TOP & y);
     L_bor:
-        y = POP;
-        TOP |= y;
-        NEXT;
+        BINARY(TOP | y);
     L_bxor:
-        y = POP;
-        TOP ^= y;
-        NEXT;
+        BINARY(TOP ^ y);
     L_bnot:
         TOP = ~TOP;
         NEXT;
