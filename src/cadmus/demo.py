@@ -189,7 +189,7 @@ def run_demo(
         "curve": curve,
         "splits": {name: entry["all"] for name, entry in evaluation["splits"].items()},
     }
-    results = json.loads(record_result(out / "results.json", results).read_text())
+    results = record_result(out / "results.json", results)
     print(f"\nreport: {out / 'eval' / 'report.md'}; figures: {out / 'results.json'}")
     print(f"total demo time: {phases['total']:.0f}s")
     return results
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from cadmus.errors import CadmusError
-    from cadmus.figures import record_result
+    from cadmus.files import write_json
 
     try:
         results = run_demo(
@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\ncadmus demo: interrupted; run it again to resume", file=sys.stderr)
         return 130
     if args.record:
-        record_result(args.record, results)
+        write_json(args.record, results, sort_keys=False)  # the record run_demo made
         print(f"recorded: {args.record} (`make docs` puts its figures into the docs)")
     return 0
 

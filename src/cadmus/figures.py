@@ -57,12 +57,12 @@ def machine_facts() -> dict[str, Any]:
     }
 
 
-def record_result(path: str | os.PathLike[str], payload: dict[str, Any]) -> Path:
-    """Write a command's results as a result file: the date and machine facts, then `payload`."""
+def record_result(path: str | os.PathLike[str], payload: dict[str, Any]) -> dict[str, Any]:
+    """Write a command's results as a result file (the date and machine facts, then `payload`); returns it."""
     machine = {**machine_facts(), **payload.get("machine", {})}
-    return write_json(
-        path, {"date": date.today().isoformat(), **payload, "machine": machine}, sort_keys=False
-    )
+    record = {"date": date.today().isoformat(), **payload, "machine": machine}
+    write_json(path, record, sort_keys=False)
+    return record
 
 
 # ------------------------------------------------------------------ formatting
@@ -334,11 +334,12 @@ def pages(root: Path = ROOT) -> list[Path]:
 
 
 def stale_pages(root: Path = ROOT, results: Path = RESULTS) -> list[Path]:
-    return [
-        p
-        for p in pages(root)
-        if fill(p.read_text(encoding="utf-8"), results) != p.read_text(encoding="utf-8")
-    ]
+    stale = []
+    for page in pages(root):
+        text = page.read_text(encoding="utf-8")
+        if fill(text, results) != text:
+            stale.append(page)
+    return stale
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from cadmus.files import hash_file, sha256_file
+from cadmus.files import hash_file, sha256_file, write_json
 from cadmus.tokenizer.core import Tokenizer, TokenizerError
 
 PACK_FORMAT = "cadmus-pack"
@@ -158,9 +158,7 @@ def pack(
         "seconds": round(time.perf_counter() - start, 3),
         "splits": splits,
     }
-    tmp = out_dir / f".pack.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    tmp.replace(out_dir / "pack.json")
+    write_json(out_dir / "pack.json", meta, sort_keys=False)
     return meta
 
 

@@ -51,7 +51,7 @@ class Logger:
         if self.tb is not None:
             event = record.get("event", "train")
             for key, value in record.items():
-                if key not in ("event", "step") and isinstance(value, int | float) and value is not None:
+                if key not in ("event", "step") and isinstance(value, int | float):
                     self.tb.add_scalar(f"{event}/{key}", value, record.get("step", 0))
 
     def say(self, text: str) -> None:

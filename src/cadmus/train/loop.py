@@ -32,7 +32,6 @@ forward passes, so one process with ``accum = A * W`` and W processes with
 
 from __future__ import annotations
 
-import json
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -43,8 +42,9 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from cadmus.files import write_json
 from cadmus.model import GPT, save_model
-from cadmus.train.checkpoint import TRAINER, CheckpointError, save_torch, write_checkpoint
+from cadmus.train.checkpoint import TRAINER, save_torch, write_checkpoint
 from cadmus.train.config import TrainConfig
 from cadmus.train.data import Batch, Batcher
 from cadmus.train.logs import fmt_time, format_record
@@ -182,18 +182,15 @@ def train_step(run: Run, state: TrainState) -> StepResult:
 
 def global_counts(batches: list[Batch], raw: GPT, rt: Runtime) -> tuple[int, int, float]:
     """Counted targets, input positions and training FLOPs of the step, summed over processes."""
-    counts = torch.tensor(
-        [
-            sum(b.n_loss for b in batches),
-            sum(b.positions for b in batches),
-            sum(b.positions * raw.flops_per_token(b.x.size(1)) for b in batches),
-        ],
-        dtype=torch.float64,
-        device=rt.device,
-    )
-    if rt.ddp:
-        dist.all_reduce(counts)
-    return int(counts[0].item()), int(counts[1].item()), float(counts[2].item())
+    n_loss = sum(b.n_loss for b in batches)
+    positions = sum(b.positions for b in batches)
+    flops = sum(b.positions * raw.flops_per_token(b.x.size(1)) for b in batches)
+    if not rt.ddp:  # no device tensor, no sync
+        return n_loss, positions, float(flops)
+    counts = torch.tensor([n_loss, positions, flops], dtype=torch.float64, device=rt.device)
+    dist.all_reduce(counts)
+    n_loss_all, positions_all, flops_all = counts.tolist()
+    return int(n_loss_all), int(positions_all), float(flops_all)
 
 
 def log_step(run: Run, state: TrainState, result: StepResult, window: Window) -> None:
@@ -350,7 +347,7 @@ def finish(run: Run, state: TrainState) -> None:
     }
     run.logger.write(summary)
     if rt.main:
-        (run.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_json(run.run_dir / "summary.json", summary, sort_keys=False)  # the "finished" mark: atomic
         run.logger.say(
             f"cadmus train: done at step {state.step} ({state.stopped_by}) | wall {fmt_time(wall)} "
             f"(training {fmt_time(state.train_time)}) | {device_hours:.4f} device-hours x {rt.world} "
@@ -361,4 +358,4 @@ def finish(run: Run, state: TrainState) -> None:
     rt.barrier()
 
 
-__all__ = ["CheckpointError", "TrainState", "train"]
+__all__ = ["train"]

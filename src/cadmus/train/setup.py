@@ -10,7 +10,6 @@ loads.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -25,6 +24,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from cadmus.files import write_json
 from cadmus.model import GPT, load_model, preset_config
 from cadmus.train.checkpoint import TRAINER, latest_checkpoint, load_torch, verify_checkpoint
 from cadmus.train.config import TrainConfig
@@ -190,7 +190,7 @@ def announce(run: Run, state: TrainState, resume_from: Path | None) -> None:
     cfg, rt, raw = run.cfg, run.rt, run.raw
     if not rt.main:
         return
-    (run.run_dir / "config.json").write_text(json.dumps(cfg.model_dump(), indent=2) + "\n")
+    write_json(run.run_dir / "config.json", cfg.model_dump(), sort_keys=False)
     run.tokenizer.save(run.run_dir / "tokenizer.json")
     where = f"{rt.world} x {rt.device.type}, {rt.dtype}, {torch.get_num_threads()} threads"
     peak = f"peak {run.peak / 1e9:.1f} GFLOP/s" if run.peak else "peak FLOP/s unknown (no MFU)"

@@ -172,8 +172,8 @@ class TrainData:
         return (step - self.stages[self.stage].start) * self.global_batch
 
     def micro_batches(self, step: int) -> list[Batch]:
-        """Micro-batch ``a`` of this process is micro-batch ``a * world + rank`` of the step."""
-        self.enter(step)
+        """Micro-batch ``a`` of this process is micro-batch ``a * world + rank`` of the step
+        (of the stage `enter(step)` switched to)."""
         base = self.items_done(step)
         rt = self.rt
         return [

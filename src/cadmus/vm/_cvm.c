@@ -247,19 +247,7 @@ execute(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     const int tracing = PyObject_IsTrue(args[9]);
     if (tracing < 0)
         return NULL;
-    for (int64_t i = 0; i <= n; i++) { /* cheap insurance: opcodes and jump targets in range */
-        int64_t op = code[i].op;
-        if (op < 0 || op >= N_OPCODES) {
-            PyErr_Format(PyExc_ValueError, "execute(): bad opcode at pc %lld", (long long)i);
-            return NULL;
-        }
-        int64_t kind = op < N_PLAIN ? op : fused_second[op - N_PLAIN];
-        int jumps = kind == OP_jmp || kind == OP_jz || kind == OP_jnz || kind == OP_call;
-        if (jumps && (code[i].a < 0 || code[i].a > n)) {
-            PyErr_Format(PyExc_ValueError, "execute(): bad instruction at pc %lld", (long long)i);
-            return NULL;
-        }
-    }
+    /* pack() checked the opcodes and jump targets once, when the program was packed */
     const int64_t max_mem = max_memory + 1; /* cell 0 is reserved */
 
     /* machine state; every buffer is NULL until reserved */
@@ -925,6 +913,27 @@ done:
     return result;
 }
 
+/* Opcodes and jump targets of packed code (n instructions + the halt sentinel) in range:
+   checked once by pack(), so execute() trusts what it is given. */
+static int
+check_packed(const Ins *code, int64_t n)
+{
+    for (int64_t i = 0; i <= n; i++) {
+        int64_t op = code[i].op;
+        if (op < 0 || op >= N_OPCODES) {
+            PyErr_Format(PyExc_ValueError, "pack(): bad opcode at pc %lld", (long long)i);
+            return -1;
+        }
+        int64_t kind = op < N_PLAIN ? op : fused_second[op - N_PLAIN];
+        int jumps = kind == OP_jmp || kind == OP_jz || kind == OP_jnz || kind == OP_call;
+        if (jumps && (code[i].a < 0 || code[i].a > n)) {
+            PyErr_Format(PyExc_ValueError, "pack(): bad instruction at pc %lld", (long long)i);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(pack_doc,
 "pack(code, trans, nargs, fused)\n"
 "--\n\n"
@@ -991,6 +1000,10 @@ pack(PyObject *self, PyObject *const *args, Py_ssize_t nargs_given)
         op = op2;
         a = a2;
         b = b2;
+    }
+    if (len > 0 && check_packed(dst, len - 1) < 0) {
+        Py_DECREF(out);
+        return NULL;
     }
     return out;
 bad:
