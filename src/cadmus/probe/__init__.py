@@ -1,0 +1,1 @@
+"""Instruments for looking inside a trained Cadmus model: activation datasets, VM-derived targets, linear probes with controls, logit lens, attention maps, verified counterfactual patching, ablations."""
