@@ -129,3 +129,19 @@ def test_sampling_needs_temperature(pipeline, tmp_path):
 def test_yaml_not_needed_for_configs():
     # the fixture's configs are plain data, as a YAML file would give
     assert yaml.safe_load(yaml.safe_dump(DATA)) == DATA
+
+
+def test_quick_eval_judges_the_prompts_the_stage_trains_on(pipeline):
+    _root, data, run, _out, _summary = pipeline
+    from cadmus.eval import load_checkpoint as load
+    from cadmus.eval import quick_eval_hook, read_split
+
+    rows = read_split(data, "val")
+    small = [r for r in rows if r["max_abs"] <= 5]
+    assert 0 < len(small) < len(rows)
+    assert read_split(data, "val", where={"max_abs": (0, 5)}) == small
+    cfg = train_config({"out_dir": str(run), "data": {"dataset": str(data)}, "stop": {"max_steps": 1}})
+    hook = quick_eval_hook(cfg, n=1000)
+    model = load(run).model
+    assert hook(model, 0)["val_prompts"] == len(rows)
+    assert hook(model, 0, where={"max_abs": (0, 5)})["val_prompts"] == len(small)

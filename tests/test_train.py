@@ -187,7 +187,7 @@ def test_resume_gives_the_same_losses(dataset, tmp_path):
     class Crash(Exception):
         pass
 
-    def crash(model, step):
+    def crash(model, step, where=None):
         raise Crash(step)
 
     broken = base_config(dataset, tmp_path / "b", eval__interval=6, **extra)
@@ -250,7 +250,7 @@ def test_loss_falls_and_curriculum_switches(dataset, tmp_path):
         curriculum=[{"at_step": 6, "data": {"where": {"n_statements": [2, 2]}}}],
         log={"interval": 1, "tensorboard": True, "progress": False},
     )
-    run = train(config_from_dict(raw), on_eval=lambda model, step: {"quick_acc": 0.5})
+    run = train(config_from_dict(raw), on_eval=lambda model, step, where: {"quick_acc": 0.5})
     records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     train_recs = [r for r in records if r["event"] == "train"]
     assert train_recs[-1]["loss"] < train_recs[0]["loss"]
@@ -311,3 +311,100 @@ def test_torchrun_two_processes_match_one(dataset, tmp_path):
     assert summary["stopped_by"] == "time_guard" and 0 < summary["step"] < 100_000
     assert latest_checkpoint(tmp_path / "guarded" / "checkpoints").name == f"step-{summary['step']:08d}"
     assert "stopped early by the wall-clock guard" in result.stdout
+
+
+# ------------------------------------------------- difficulty-driven curriculum
+
+
+def scripted_eval(figures: dict[int, float], seen: list):
+    """An evaluator hook that reports a given val_accuracy per step and records the filters it got."""
+
+    def on_eval(model, step, where=None):
+        seen.append((step, where))
+        return {"val_accuracy": figures.get(step, 0.0)}
+
+    return on_eval
+
+
+def when_config(dataset: Path, out: Path, **extra) -> dict:
+    return base_config(
+        dataset,
+        out,
+        stop__max_steps=16,
+        eval__interval=4,
+        eval__at_end=False,
+        data={"dataset": str(dataset), "where": {"n_statements": [2, 2]}},
+        curriculum=[
+            {"when": {"metric": "val_accuracy", "above": 0.9}, "data": {"where": {"n_statements": [2, 3]}}},
+            {"when": {"metric": "val_accuracy", "above": 0.9}, "data": {"where": {}}},
+        ],
+        **extra,
+    )
+
+
+def test_when_stages_start_exactly_when_their_condition_holds(dataset, tmp_path):
+    seen: list = []
+    # step 4: 0.5 (stay); step 8: 0.95 (stage 1 from step 8); step 12: 0.91 (stage 2 from step 12)
+    run = train(
+        config_from_dict(when_config(dataset, tmp_path / "w")),
+        on_eval=scripted_eval({8: 0.95, 12: 0.91}, seen),
+    )
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    stage_of_step = {r["step"]: r["stage"] for r in records if r["event"] == "train"}
+    # a train record's step counts the steps done; step index s (0-based) is record s + 1
+    assert [stage_of_step[s] for s in range(1, 17)] == [0] * 8 + [1] * 4 + [2] * 4
+    assert [(r["step"], r["stage"]) for r in records if r["event"] == "stage"] == [(8, 1), (12, 2)]
+    # the hook was asked about the stage in force at each evaluation
+    assert seen == [
+        (4, {"n_statements": (2, 2)}),
+        (8, {"n_statements": (2, 2)}),
+        (12, {"n_statements": (2, 3)}),
+        (16, {}),
+    ]
+
+
+def test_when_stage_never_starts_below_threshold(dataset, tmp_path):
+    run = train(config_from_dict(when_config(dataset, tmp_path / "n")), on_eval=scripted_eval({8: 0.9}, []))
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert {r["stage"] for r in records if r["event"] == "train"} == {0}  # 0.9 is not above 0.9
+
+
+def test_when_stages_resume_in_the_stage_reached(dataset, tmp_path):
+    figures = {8: 0.95, 12: 0.91}
+    full = losses(
+        train(config_from_dict(when_config(dataset, tmp_path / "full")), on_eval=scripted_eval(figures, []))
+    )
+    cut = when_config(dataset, tmp_path / "cut", checkpoint__interval=10)
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_10(model, step, where=None):
+        if step > 10:
+            raise Crash(step)
+        return scripted_eval(figures, [])(model, step, where)
+
+    with pytest.raises(Crash):
+        train(config_from_dict(cut), on_eval=crash_after_10)  # stage 1 started at 8, checkpoint at 10
+    assert latest_checkpoint(tmp_path / "cut" / "checkpoints").name == "step-00000010"
+    cut["resume"] = True
+    resumed = losses(train(config_from_dict(cut), on_eval=scripted_eval(figures, [])))
+    assert resumed == full  # steps 1-10 from before the crash, 11-16 after the resume
+    assert set(full) == set(range(1, 17))
+
+
+def test_when_stage_config_errors(dataset, tmp_path):
+    both = when_config(dataset, tmp_path / "e")
+    both["curriculum"][0]["at_step"] = 3
+    with pytest.raises(ConfigError, match="exactly one of at_step, at_fraction, when"):
+        config_from_dict(both)
+    order = when_config(dataset, tmp_path / "e")
+    order["curriculum"].append({"at_step": 5, "data": {"where": {}}})
+    with pytest.raises(ConfigError, match="list fixed-step stages first"):
+        config_from_dict(order)
+    bounds = when_config(dataset, tmp_path / "e")
+    bounds["curriculum"][0]["when"]["below"] = 0.1
+    with pytest.raises(ConfigError, match="exactly one of above, below"):
+        config_from_dict(bounds)
+    with pytest.raises(ConfigError, match=r"curriculum\[0\]\.when\.metric"):
+        train(config_from_dict(when_config(dataset, tmp_path / "e")))  # no evaluator hook

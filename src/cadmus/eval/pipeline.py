@@ -91,14 +91,25 @@ def default_splits(dataset: Path) -> list[str]:
     return sorted(held_out, key=lambda s: (s != "test", s))
 
 
-def read_split(dataset: Path, split: str, limit: int | None = None) -> list[dict[str, Any]]:
+def read_split(
+    dataset: Path, split: str, limit: int | None = None, *, where: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of a split, in order; with `where`, only those whose metadata column values lie in
+    the `[lo, hi]` given for each (the training data's filter)."""
     shards = sorted((dataset / split).glob("shard-*.parquet"))
     if not shards:
         raise EvalError(f"split '{split}' has no shards", file=str(dataset))
-    columns = ["id", "split", "family", "format", "prompt", "completion", "judge", *FEATURES]
+    where = where or {}
+    base = ["id", "split", "family", "format", "prompt", "completion", "judge", *FEATURES]
+    columns = base + [c for c in where if c not in base]
     rows: list[dict[str, Any]] = []
     for shard in shards:
-        rows.extend(pq.read_table(shard, columns=columns).to_pylist())
+        names = set(pq.read_schema(shard).names)
+        missing = [c for c in where if c not in names]
+        if missing:
+            raise EvalError(f"no metadata column {missing[0]!r} to filter on", file=str(shard))
+        table = pq.read_table(shard, columns=[c for c in columns if c in names]).to_pylist()
+        rows.extend(r for r in table if all(lo <= r[c] <= hi for c, (lo, hi) in where.items()))
         if limit is not None and len(rows) >= limit:
             return rows[:limit]
     return rows

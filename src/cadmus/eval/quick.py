@@ -10,10 +10,12 @@ from cadmus.tokenizer import Tokenizer
 
 
 def quick_eval_hook(config: Any, n: int = 256, split: str | None = None):
-    """An `on_eval(model, step)` for `cadmus.train.train`, or None when the run has no dataset dir.
+    """An `on_eval(model, step, where=...)` for `cadmus.train.train`, or None when the run has no
+    dataset dir.
 
-    It judges `n` prompts of the validation split (the first n, the same at
-    every evaluation) and returns {"val_accuracy": ..., "val_prompts": n}.
+    It judges the first `n` prompts of the validation split that the curriculum stage's
+    `where` filter keeps (the same prompts at every evaluation of a stage) and returns
+    {"val_accuracy": ..., "val_prompts": n}.
     """
     data = config.data
     if data.dataset:
@@ -27,11 +29,15 @@ def quick_eval_hook(config: Any, n: int = 256, split: str | None = None):
         return None
     state: dict[str, Any] = {}
 
-    def on_eval(model: Any, step: int) -> dict[str, Any]:
-        if "rows" not in state:
-            state["rows"] = read_split(dataset, split, n)
+    def on_eval(model: Any, step: int, where: dict[str, Any] | None = None) -> dict[str, Any]:
+        if "tokenizer" not in state:
             state["tokenizer"] = Tokenizer.load(Path(config.out_dir) / "tokenizer.json")
-        rows = state["rows"]
+        key = repr(sorted((where or {}).items()))
+        if key not in state:
+            state[key] = read_split(dataset, split, n, where=where)
+        rows = state[key]
+        if not rows:
+            return {"val_accuracy": None, "val_prompts": 0}
         ckpt = Checkpoint(model, state["tokenizer"], Path(config.out_dir), None)
         answers = generate_answers(
             ckpt,

@@ -172,10 +172,36 @@ class LogSection(Section):
     progress: bool = True
 
 
+class StageCondition(Section):
+    """A stage that starts when the model is ready for it, not at a fixed step."""
+
+    metric: str = Field(
+        "val_accuracy",
+        description="a figure of the evaluation record (val_loss, or one the evaluator hook returns: "
+        "val_accuracy is measured on the validation prompts that the stage in force trains on)",
+    )
+    above: float | None = Field(None, description="start once the metric is above this value")
+    below: float | None = Field(None, description="start once the metric is below this value")
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> StageCondition:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("a stage condition needs exactly one of above, below")
+        return self
+
+    def holds(self, value: float) -> bool:
+        return value > self.above if self.above is not None else value < self.below
+
+
 class StageSection(Section):
     at_step: int | None = Field(None, ge=0)
     at_fraction: float | None = Field(
         None, ge=0, le=1, description="fraction of max_steps (needs stop.max_steps)"
+    )
+    when: StageCondition | None = Field(
+        None,
+        description="difficulty-driven: the stage starts at the step after the first evaluation "
+        "(while the stage before it is in force) at which the condition holds",
     )
     data: dict[str, Any] = Field(
         default_factory=dict,
@@ -184,8 +210,8 @@ class StageSection(Section):
 
     @model_validator(mode="after")
     def _one_trigger(self) -> StageSection:
-        if (self.at_step is None) == (self.at_fraction is None):
-            raise ValueError("a curriculum stage needs exactly one of at_step, at_fraction")
+        if sum(x is not None for x in (self.at_step, self.at_fraction, self.when)) != 1:
+            raise ValueError("a curriculum stage needs exactly one of at_step, at_fraction, when")
         allowed = {"dataset", "packed", "where", "weights", "weight_by"}
         bad = sorted(set(self.data) - allowed)
         if bad:
@@ -221,6 +247,22 @@ class TrainConfig(Section):
     def _fractions_need_steps(self) -> TrainConfig:
         if any(s.at_fraction is not None for s in self.curriculum) and self.stop.max_steps is None:
             raise ValueError("curriculum stages with at_fraction need stop.max_steps")
+        return self
+
+    @model_validator(mode="after")
+    def _conditions_last(self) -> TrainConfig:
+        """Stages with `when` follow one another in the order listed, after every fixed-step stage."""
+        seen_when = False
+        for i, stage in enumerate(self.curriculum):
+            if stage.when is not None:
+                seen_when = True
+                if self.eval.interval is None:
+                    raise ValueError(f"curriculum[{i}].when needs evaluations: set eval.interval")
+            elif seen_when:
+                raise ValueError(
+                    f"curriculum[{i}] starts at a fixed step but follows a stage with `when`; "
+                    "list fixed-step stages first"
+                )
         return self
 
 

@@ -162,10 +162,12 @@ the training thread count, cached in `out_dir/peak.json`. On GPU: the dense
 bf16 figure of the device from a table (H100 SXM 989, H100 PCIe 756, A100
 312 TFLOP/s, ...); unknown devices and fp32 runs report no MFU.
 
-**Evaluator hook.** `train(config, on_eval=fn)` calls `fn(model, step)` on
-the main process at every validation; a returned dict is logged with the
+**Evaluator hook.** `train(config, on_eval=fn)` calls `fn(model, step, where=...)`
+on the main process at every validation, `where` being the `data.where` filter
+of the curriculum stage in force; a returned dict is logged with the
 validation loss. `cadmus train` plugs in `cadmus.eval.quick_eval_hook(config)`
-when the evaluator provides it.
+when the evaluator provides it: it judges validation prompts on the VM and
+returns `val_accuracy` over those the stage's filter keeps.
 
 **Curriculum.** `curriculum:` is a list of stages, each `{at_step: N}` or
 `{at_fraction: f}` (of `stop.max_steps`) plus `data:` keys that change from
@@ -181,6 +183,27 @@ curriculum:
     data: {where: {n_statements: [2, 2]}}
   - at_fraction: 0.3
     data: {where: {}}          # everything from 30% of training on
+```
+
+**Difficulty-driven stages.** A stage may instead start when the model is
+ready for it: `when: {metric: val_accuracy, above: 0.95}` (or `below:`, for
+a loss) is checked at every evaluation while the stage before it is in
+force, and the stage starts at the next step once it holds. `val_accuracy`
+is measured on the validation prompts the stage in force trains on (its
+`where` filter), so "advance past two statements once two statements are
+learnt" reads as below. Such stages follow the fixed-step ones, in the order
+listed; the steps at which they started go into every checkpoint, so a
+resumed run continues in the same stage. The result depends on the config
+and seed only, like the rest of the run.
+
+```yaml
+eval: {interval: 250}
+data: {where: {n_statements: [2, 2]}}
+curriculum:
+  - when: {metric: val_accuracy, above: 0.95}
+    data: {where: {n_statements: [2, 3]}}
+  - when: {metric: val_accuracy, above: 0.95}
+    data: {where: {}}
 ```
 """
 

@@ -242,11 +242,21 @@ def evaluate(run: Run, state: TrainState) -> None:
         record["val_loss"] = validation_loss(run, batcher)
     if run.on_eval is not None and run.rt.main:
         run.raw.eval()
-        record.update(run.on_eval(run.raw, state.step) or {})
+        record.update(run.on_eval(run.raw, state.step, where=run.data.where()) or {})
         run.raw.train()
     run.rt.barrier()
     run.logger.write(record)
     run.logger.say(format_record(record))
+    started = run.rt.from_main(run.data.advance(record, state.step) if run.rt.main else None)
+    if started is not None:
+        if not run.rt.main:
+            run.data.stages[started] = run.data.stages[started]._replace(start=state.step)
+        run.logger.write({"event": "stage", "step": state.step, "stage": started})
+        when = run.data.stages[started].when
+        run.logger.say(
+            f"cadmus train: {when.metric} {record.get(when.metric)} passed the condition of "
+            f"curriculum stage {started}; it starts at step {state.step}"
+        )
 
 
 def validation_loss(run: Run, batcher: Batcher) -> float:
@@ -289,6 +299,7 @@ def save_checkpoint(run: Run, state: TrainState) -> None:
             "data": {
                 "stage": data.stage,
                 "stage_start": data.stages[data.stage].start,
+                "starts": data.starts(),
                 "items": data.items_done(state.step),
             },
             "world": rt.world,

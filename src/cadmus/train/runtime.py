@@ -42,6 +42,14 @@ class Runtime:
         if self.ddp:
             dist.barrier()
 
+    def from_main(self, obj: Any) -> Any:
+        """The main process's `obj` on every process."""
+        if not self.ddp:
+            return obj
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
     def any(self, flag: bool) -> bool:
         """True on every process when `flag` is True on at least one."""
         if not self.ddp:

@@ -27,14 +27,14 @@ from torch import nn
 from cadmus.files import write_json
 from cadmus.model import GPT, load_model, preset_config
 from cadmus.train.checkpoint import TRAINER, latest_checkpoint, load_torch, verify_checkpoint
-from cadmus.train.config import TrainConfig
+from cadmus.train.config import ConfigError, TrainConfig
 from cadmus.train.logs import Logger
 from cadmus.train.mfu import cpu_peak_flops, gpu_peak_flops
 from cadmus.train.optim import build_optimizers
 from cadmus.train.runtime import Runtime, seed_everything, set_rng_state, setup_runtime
 from cadmus.train.sources import DataSources, TrainData, stage_starts
 
-OnEval = Callable[[GPT, int], "dict[str, Any] | None"]
+OnEval = Callable[..., "dict[str, Any] | None"]  # fn(model, step, where=...) -> figures to log
 
 
 @dataclass
@@ -66,12 +66,14 @@ class TrainState:
     wall_before: float = 0.0  # wall-clock seconds of the sessions before a resume
     loss: float = math.nan  # training loss at the last log line
     stopped_by: str | None = None  # "budget" or "time_guard" once training is over
+    stage_starts: list[int | None] | None = None  # from the checkpoint resumed from
 
 
 def set_up(cfg: TrainConfig, on_eval: OnEval | None) -> tuple[Run, TrainState]:
     """Processes, run directory, data, model and optimizers; the state to start from."""
     wall_start = time.perf_counter()
     rt = setup_runtime(cfg)
+    check_conditions(cfg, on_eval)
     run_dir = Path(cfg.out_dir)
     if rt.main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -94,12 +96,15 @@ def set_up(cfg: TrainConfig, on_eval: OnEval | None) -> tuple[Run, TrainState]:
         )
     optimizers = build_optimizers(raw, cfg.optim, rt.device.type)
     state = start_state(cfg, rt, resume_from, raw, optimizers)
+    data = TrainData(sources, stages, rt, raw.config.block_size)
+    if state.stage_starts is not None:
+        data.restore_starts(state.stage_starts)
 
     run = Run(
         cfg=cfg,
         rt=rt,
         run_dir=run_dir,
-        data=TrainData(sources, stages, rt, raw.config.block_size),
+        data=data,
         tokenizer=tokenizer,
         raw=raw,
         model=wrap_model(raw, cfg, rt),
@@ -117,6 +122,17 @@ def set_up(cfg: TrainConfig, on_eval: OnEval | None) -> tuple[Run, TrainState]:
     announce(run, state, resume_from)
     raw.train()
     return run, state
+
+
+def check_conditions(cfg: TrainConfig, on_eval: OnEval | None) -> None:
+    """A `when` stage waiting on a figure only the evaluator hook gives needs that hook."""
+    for i, stage in enumerate(cfg.curriculum):
+        if stage.when is not None and stage.when.metric != "val_loss" and on_eval is None:
+            raise ConfigError(
+                f"waits on {stage.when.metric!r}, but this run has no evaluator hook "
+                "(train(config, on_eval=...); `cadmus train` gives one when the run has a dataset)",
+                key=f"curriculum[{i}].when.metric",
+            )
 
 
 def resume_point(cfg: TrainConfig, rt: Runtime, ckpt_root: Path) -> Path | None:
@@ -160,6 +176,7 @@ def start_state(
         tokens=saved["tokens"],
         train_time=saved["train_time"],
         wall_before=saved.get("wall_time", 0.0),
+        stage_starts=saved.get("data", {}).get("starts"),
     )
 
 

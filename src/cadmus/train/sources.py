@@ -17,28 +17,40 @@ import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from cadmus.train.config import TrainConfig
+from cadmus.train.config import StageCondition, TrainConfig
 from cadmus.train.data import Batch, Batcher, DataError, read_metadata, select_items
 from cadmus.train.runtime import Runtime
 
 
 class Stage(NamedTuple):
-    start: int  # first step of the stage
+    start: int | None  # first step of the stage; None for a `when` stage not started yet
     data: dict[str, Any]  # the data section in force from then on
+    when: StageCondition | None = None  # difficulty-driven start
 
 
 def stage_starts(cfg: TrainConfig) -> list[Stage]:
-    """Stage 0 (the data section) and each curriculum stage, in order of their first step."""
-    stages = [Stage(0, cfg.data.model_dump())]
+    """Stage 0 (the data section) and each curriculum stage: fixed-step stages in order of their
+    first step, then the `when` stages in the order listed (their start is found while training)."""
+    fixed = [Stage(0, cfg.data.model_dump())]
     for stage in cfg.curriculum:
-        at = stage.at_step if stage.at_step is not None else round(stage.at_fraction * cfg.stop.max_steps)
-        data = dict(stages[-1].data)
-        if "dataset" in stage.data or "packed" in stage.data:
-            data.update(dataset=None, packed=None, build=None)
-        data.update(stage.data)
-        stages.append(Stage(at, data))
-    stages.sort(key=lambda s: s.start)
+        if stage.when is None:
+            at = stage.at_step if stage.at_step is not None else round(stage.at_fraction * cfg.stop.max_steps)
+            fixed.append(Stage(at, stage_data(fixed[-1].data, stage.data)))
+    fixed.sort(key=lambda s: s.start)
+    stages = fixed
+    for stage in cfg.curriculum:
+        if stage.when is not None:
+            stages.append(Stage(None, stage_data(stages[-1].data, stage.data), stage.when))
     return stages
+
+
+def stage_data(before: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """The data section of a stage: the one before it with the stage's keys changed."""
+    data = dict(before)
+    if "dataset" in change or "packed" in change:
+        data.update(dataset=None, packed=None, build=None)
+    data.update(change)
+    return data
 
 
 def build_dataset(data_config: str, out_dir: Path) -> None:
@@ -150,7 +162,48 @@ class TrainData:
         self._val: dict[int, Batcher | None] = {}
 
     def stage_at(self, step: int) -> int:
-        return max(i for i, s in enumerate(self.stages) if s.start <= step)
+        return max(i for i, s in enumerate(self.stages) if s.start is not None and s.start <= step)
+
+    def starts(self) -> list[int | None]:
+        """The first step of every stage (None: a `when` stage not started): kept in checkpoints."""
+        return [s.start for s in self.stages]
+
+    def restore_starts(self, starts: list[int | None]) -> None:
+        """The `when` stages' starts from a checkpoint (fixed stages come from the config)."""
+        if len(starts) != len(self.stages):
+            raise DataError(
+                f"the checkpoint has {len(starts)} curriculum stages, the config {len(self.stages)}",
+                key="curriculum",
+            )
+        self.stages = [
+            s._replace(start=at) if s.when is not None else s for s, at in zip(self.stages, starts)
+        ]
+
+    def advance(self, record: dict[str, Any], next_step: int) -> int | None:
+        """Start the next `when` stage at `next_step` if its condition holds on an evaluation
+        record taken while the stage before it is in force; returns the stage started, if any."""
+        i = self.stage + 1
+        if i >= len(self.stages) or self.stages[i].when is None or self.stages[i].start is not None:
+            return None
+        when = self.stages[i].when
+        if when.metric not in record or record[when.metric] is None:
+            raise DataError(
+                f"curriculum stage {i} waits on {when.metric!r}, which the evaluation does not report "
+                f"(it has: {', '.join(sorted(k for k in record if k not in ('event', 'step')))})",
+                key=f"curriculum[{i - 1 - self.fixed_count()}].when.metric",
+            )
+        if not when.holds(float(record[when.metric])):
+            return None
+        self.stages[i] = self.stages[i]._replace(start=next_step)
+        return i
+
+    def fixed_count(self) -> int:
+        """Curriculum entries with a fixed start (stage 0, the data section, excluded)."""
+        return sum(1 for s in self.stages[1:] if s.when is None)
+
+    def where(self) -> dict[str, Any]:
+        """The `where` filter of the stage in force: column -> (lo, hi)."""
+        return {c: (lo, hi) for c, (lo, hi) in (self.stages[self.stage].data.get("where") or {}).items()}
 
     def enter(self, step: int) -> bool:
         """Use the stage that `step` falls in; True when that is a change of stage."""
