@@ -49,13 +49,13 @@ test: install
 # lint-imports checks the import contracts in pyproject.toml ([tool.importlinter]): layers,
 # public surfaces, no cycles. --no-cache: its cache can keep modules that were renamed away.
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/lint-imports --no-cache
 
 format: install
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks scripts
+	$(BIN)/ruff check --fix src tests benchmarks scripts
 
 # Regenerate the docs that are generated from code (tests fail when they are stale).
 docs: install

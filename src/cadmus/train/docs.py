@@ -312,6 +312,29 @@ Chains of 2-3 statements (two chained operations) learn far more slowly than
 the two-statement chain with this model and budget, which is why the demo
 trains on two statements and measures three as OOD.
 
+## On a GPU
+
+`configs/train/mix-85m.yaml` and `configs/train/cadmus-280m.yaml` train on the
+full `configs/data/mix.yaml` on one GPU (bf16 autocast, `torch.compile`,
+dense windows of 1,024 tokens); `torchrun --nproc_per_node N -m cadmus train
+CONFIG` spreads either over N GPUs. Each run's `summary.json` carries its
+device-hours and their cost at the config's `price_per_hour`.
+
+`bash scripts/gpu_check.sh` is the one check to run on a fresh GPU machine,
+sized for at most 8 minutes on one H100/H200. It uses the machine's own
+Python when that one sees a GPU (so its CUDA build of PyTorch), installs
+Cadmus into it without dependencies and names any that are missing (carry
+those as wheels); elsewhere it runs `make install`. Then, each phase timed:
+`tests/test_device.py` on CUDA (bf16 autocast against fp32, `torch.compile`
+on against off, the KV cache against none, a training step); a scaled mix of
+200,000 examples (every family and format); 200 steps of the 85m preset on
+it; 500 test answers judged on the VM; 12 steps of the 280m preset for its
+throughput. It prints tokens/s, MFU against the device's bf16 peak, the test
+accuracy, and what the 280m recipe's 20B-token budget costs at the measured
+throughput, and writes `runs/gpu-check/gpu_check.json`. `--cpu` runs the same
+code path at tiny sizes on the CPU; the test suite does that
+(`tests/test_gpu_check.py`), and runs `tests/test_device.py` on the CPU.
+
 ## Throughput (`make bench-train`)
 
 Random tokens, AdamW, fp32 on CPU, the peak measured in the same run
