@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cadmus.tokenizer.core import Tokenizer
 from cadmus.tokenizer.hf import HF_EXACT
+from cadmus.tokenizer.sideinputs import side_inputs
 from cadmus.tokenizer.vocab import CATEGORIES, IDENTIFIER_MODES, NUMBER_SCHEMES, VOCAB_VERSION, build_vocab
 
 _EXAMPLE = "x1 = 0\nfor i in range(120):\n    x1 += i * 7 - 3\nassert x1 == 0042"
@@ -125,6 +126,21 @@ def vocab_markdown() -> str:
     w("Encoding splits with one compiled regex and caches the ids of each distinct piece (word,")
     w("number, symbol), so repeated text costs a dictionary look-up per piece; see")
     w("`benchmarks/bench_tokenizer.py` for throughput.\n")
+    w("## Side inputs for positional levers\n")
+    w("`side_inputs(tokenizer, ids)` gives two integer arrays over a sequence of ids, computed from the ids")
+    w("alone (so a model recomputes them while it generates): `digit_index`, 0 outside numbers, else the")
+    w("digit's significance (1 = units, 2 = tens, ...) whatever order the scheme writes digits in (a")
+    w("`fixed` `<npad>` counts as a leading digit, a `whole` number token is one digit); and")
+    w("`number_index`, 0 outside numbers, else the number's order in its statement (1, 2, ...; a newline")
+    w("ends a statement, `<sep>` does not, so an answer is a number of the `assert` it completes). Digits")
+    w("spelled inside a name (`x1`) are not numbers. For example:\n")
+    ex = Tokenizer("reversed", identifiers="chars")
+    ids = ex.encode("x1 = 37 + 152\nassert")
+    digit, number = side_inputs(ex, ids)
+    w("| token | " + " | ".join(f"`{ex.vocab[i]}`".replace("\n", "\\n") for i in ids) + " |")
+    w("|---|" + "---|" * len(ids))
+    w("| digit_index (`reversed`) | " + " | ".join(str(int(d)) for d in digit) + " |")
+    w("| number_index | " + " | ".join(str(int(n)) for n in number) + " |\n")
     w("## Packing\n")
     w('`pack(dataset_dir, tokenizer, out_dir, loss_on="completion")` reads every split')
     w("`dataset_dir/{split}/shard-*.parquet` (columns `prompt`, `completion`; row groups streamed, memory")
