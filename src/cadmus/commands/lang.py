@@ -1,4 +1,4 @@
-"""`cadmus run`, `cadmus check`, `cadmus compile`: programs in the DSL or the Python subset.
+"""`cadmus run`, `check`, `compile`, `render`: programs in the DSL or the Python subset.
 
 `FILE` ending in `.py` is read as the Python subset, anything else as the
 DSL; `-` reads DSL text from standard input; `--mode` overrides the choice.
@@ -35,6 +35,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("compile", help="show the VM assembly of a program, grouped by source line")
     _add_source(p)
     p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser(
+        "render",
+        help="print a program (.cad DSL or .py Python subset) in another language, with the same meaning",
+    )
+    _add_source(p)
+    p.add_argument("--to", required=True, metavar="LANG", help=_LanguagesHelp("the language to print in"))
+    p.set_defaults(func=cmd_render)
+
+
+class _LanguagesHelp(str):
+    """Help text naming the languages of `cadmus.lang.RENDERERS`, looked up only when help is shown.
+
+    argparse expands a help string with `%`; importing `cadmus.lang` to build
+    the parser would slow every command down.
+    """
+
+    def __mod__(self, params: object) -> str:
+        from cadmus.lang import RENDERERS
+
+        return f"{self}: {', '.join(RENDERERS)}"
 
 
 def _add_source(p: argparse.ArgumentParser) -> None:
@@ -185,4 +206,17 @@ def cmd_compile(args: argparse.Namespace) -> int:
     except CadmusError as err:
         raise err.with_file(name) from None
     sys.stdout.write(listing(compiled, text))
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from cadmus.lang import get_renderer
+
+    renderer = get_renderer(args.to)
+    module, _text, name, mode = _load(args)
+    try:
+        text = renderer.render(module, mode)
+    except CadmusError as err:
+        raise err.with_file(name) from None
+    sys.stdout.write(text)
     return 0

@@ -45,6 +45,7 @@ SCHEMA = pa.schema(
         ("split", pa.string()),
         ("family", pa.string()),
         ("format", pa.string()),
+        ("language", pa.string()),
         ("prompt", pa.string()),
         ("completion", pa.string()),
         ("judge", pa.string()),
@@ -93,7 +94,7 @@ def _writer(path: Path) -> pq.ParquetWriter:
         SCHEMA,
         compression="zstd",
         compression_level=3,
-        use_dictionary=["split", "family", "format", "knobs"],
+        use_dictionary=["split", "family", "format", "language", "knobs"],
         write_statistics=False,
         store_schema=True,
     )

@@ -119,6 +119,7 @@ def write_card(out: Path, manifest: dict[str, Any]) -> Path:
             [
                 name,
                 info["kind"],
+                ", ".join(info.get("languages", {})) or "-",
                 info["examples"],
                 len(info["shards"]),
                 sum(sum(r.values()) for r in info["rejections"].values()),
@@ -128,7 +129,19 @@ def write_card(out: Path, manifest: dict[str, Any]) -> Path:
             ]
         )
     lines += [
-        _table(["split", "kind", "examples", "shards", "rejected", "programs also in train", "about"], rows),
+        _table(
+            [
+                "split",
+                "kind",
+                "languages",
+                "examples",
+                "shards",
+                "rejected",
+                "programs also in train",
+                "about",
+            ],
+            rows,
+        ),
         "",
     ]
     ood = cfg.get("ood") or []
@@ -143,8 +156,18 @@ def write_card(out: Path, manifest: dict[str, Any]) -> Path:
             if o.get("mixture"):
                 detail.append(
                     "own mixture "
-                    + ", ".join(f"{m['family']}/{m.get('format') or m.get('formats')}" for m in o["mixture"])
+                    + ", ".join(
+                        f"{m['family']}/{m.get('format') or m.get('formats')}"
+                        + (
+                            f"/{m.get('language') or m.get('languages')}"
+                            if m.get("language") or m.get("languages")
+                            else ""
+                        )
+                        for m in o["mixture"]
+                    )
                 )
+            if o.get("language"):
+                detail.append(f"shown in `{o['language']}`, a language the training mixture does not use")
             if o.get("renamed"):
                 detail.append(
                     f"the programs of `{o['renamed']['of']}` with variables renamed from `{o['renamed']['names']}`"
@@ -166,6 +189,23 @@ def write_card(out: Path, manifest: dict[str, Any]) -> Path:
         ),
         "",
     ]
+    languages = manifest.get("languages", [])
+    if languages != ["dsl"]:
+        lines += [
+            "## Languages (examples per split)",
+            "",
+            "Programs are shown in these surface languages; every one was verified on the VM as DSL "
+            '(`docs/data.md`, "Languages").',
+            "",
+            _table(
+                ["language", *split_names],
+                [
+                    [lang, *(manifest["splits"][s].get("languages", {}).get(lang, 0) for s in split_names)]
+                    for lang in languages
+                ],
+            ),
+            "",
+        ]
     lines += ["## Rejected samples (all splits)", ""]
     reasons = sorted({r for d in manifest["rejections"].values() for r in d})
     if reasons:

@@ -18,7 +18,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cadmus.configio import load_model, validate
+from cadmus.data.formats import DSL, formats_in
 from cadmus.errors import CadmusError
+from cadmus.lang import RENDERERS
 from cadmus.tasks import POOL_NAMES, TaskError, get_family
 
 # The example formats (see cadmus.data.formats); `complete_stmt` is a variant
@@ -44,13 +46,19 @@ class MixtureEntry(_Strict):
     formats: list[str] | Literal["all"] | None = Field(
         None, description="several formats, chosen uniformly; `all`: every format the family supports"
     )
-    weight: float = Field(1.0, gt=0, description="relative share of the examples (split evenly over formats)")
+    weight: float = Field(
+        1.0, gt=0, description="relative share of the examples (split evenly over formats and languages)"
+    )
     knobs: dict[str, Any] = Field(default_factory=dict, description="the family's knob overrides")
+    language: str | None = Field(None, description="the language its programs are shown in (default dsl)")
+    languages: list[str] | None = Field(None, description="several languages, chosen uniformly")
 
     @model_validator(mode="after")
     def _one_format_key(self) -> MixtureEntry:
         if (self.format is None) == (self.formats is None):
             raise ValueError("give exactly one of 'format' and 'formats'")
+        if self.language is not None and self.languages is not None:
+            raise ValueError("give at most one of 'language' and 'languages'")
         return self
 
 
@@ -82,7 +90,10 @@ class OODSplit(_Strict):
     )
     names: str | None = Field(None, description="identifier pool applied to every family (e.g. heldout)")
     mixture: list[MixtureEntry] | None = Field(
-        None, description="own mixture: family-format pairs absent from training's mixture"
+        None, description="own mixture: family-format(-language) pairs absent from training's mixture"
+    )
+    language: str | None = Field(
+        None, description="a held-out language: every entry of the split's mixture shown in it"
     )
     renamed: Renamed | None = None
 
@@ -97,8 +108,8 @@ class OODSplit(_Strict):
 
     @model_validator(mode="after")
     def _renamed_alone(self) -> OODSplit:
-        if self.renamed is not None and (self.knobs or self.names or self.mixture):
-            raise ValueError("'renamed' cannot be combined with 'knobs', 'names' or 'mixture'")
+        if self.renamed is not None and (self.knobs or self.names or self.mixture or self.language):
+            raise ValueError("'renamed' cannot be combined with 'knobs', 'names', 'mixture' or 'language'")
         return self
 
 
@@ -164,6 +175,13 @@ class Choice:
     weight: float
     knobs: Any  # the family's Knobs instance
     knobs_json: str
+    language: str = DSL
+
+    @property
+    def label(self) -> str:
+        """`family/format`, and `/language` when it is not the DSL."""
+        base = f"{self.family.name}/{self.format}"
+        return base if self.language == DSL else f"{base}/{self.language}"
 
 
 @dataclass(frozen=True)
@@ -221,6 +239,39 @@ def _formats_of(entry: MixtureEntry, family: Any, key: str, file: str | None) ->
     return names
 
 
+def _check_language(name: str, formats: list[str], where: str, file: str | None) -> None:
+    if name not in RENDERERS:
+        raise _err(f"unknown language '{name}' (known: {', '.join(RENDERERS)})", where, file)
+    for fmt in formats:
+        if fmt not in formats_in(name):
+            raise _err(
+                f"format '{fmt}' is not available in language '{name}' "
+                f"(available: {', '.join(formats_in(name))})",
+                where,
+                file,
+            )
+
+
+def _languages_of(
+    entry: MixtureEntry, formats: list[str], key: str, file: str | None, held_out: tuple[str, str] | None
+) -> list[str]:
+    """The entry's languages, checked; a split's held-out language (name, its key) replaces them."""
+    if held_out is not None:
+        _check_language(held_out[0], formats, held_out[1], file)
+        return [held_out[0]]
+    if entry.languages is not None:
+        if not entry.languages:
+            raise _err("must not be empty", f"{key}.languages", file)
+        if len(set(entry.languages)) != len(entry.languages):
+            raise _err("repeated language", f"{key}.languages", file)
+        for i, name in enumerate(entry.languages):
+            _check_language(name, formats, f"{key}.languages.{i}", file)
+        return list(entry.languages)
+    name = entry.language or DSL
+    _check_language(name, formats, f"{key}.language", file)
+    return [name]
+
+
 def _knobs_json(knobs: Any) -> str:
     return json.dumps(knobs.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
@@ -232,6 +283,7 @@ def _choices(
     extra: dict[str, dict[str, Any]] | None = None,
     extra_key: str = "",
     names: str | None = None,
+    language: tuple[str, str] | None = None,
 ) -> tuple[Choice, ...]:
     out: list[Choice] = []
     for i, entry in enumerate(entries):
@@ -241,6 +293,7 @@ def _choices(
         except TaskError as err:
             raise _err(err.message, f"{where}.family", file) from None
         formats = _formats_of(entry, family, where, file)
+        languages = _languages_of(entry, formats, where, file, language)
         overrides = dict(entry.knobs)
         knob_where = f"{where}.knobs"
         if extra and entry.family in extra:
@@ -253,8 +306,10 @@ def _choices(
         except CadmusError as err:
             raise _err(err.message, err.key or knob_where, file) from None
         kj = _knobs_json(knobs)
+        share = entry.weight / (len(formats) * len(languages))
         for fmt in formats:
-            out.append(Choice(family, fmt, entry.weight / len(formats), knobs, kj))
+            for name in languages:
+                out.append(Choice(family, fmt, share, knobs, kj, name))
     return tuple(out)
 
 
@@ -280,9 +335,23 @@ def resolve(config: DataConfig, *, file: str | None = None) -> Plan:
     if config.splits.val is not None:
         splits.append(SplitPlan("val", config.splits.val.size, "id", train_choices, regions["val"]))
     splits.append(SplitPlan("test", config.splits.test.size, "id", train_choices, regions["test"]))
-    train_pairs = {(c.family.name, c.format) for c in train_choices}
+    train_pairs = {(c.family.name, c.format, c.language) for c in train_choices}
+    train_languages = {c.language for c in train_choices}
     for i, ood in enumerate(config.ood):
         key = f"ood.{i}"
+        if ood.language is not None:
+            if ood.language not in RENDERERS:
+                raise _err(
+                    f"unknown language '{ood.language}' (known: {', '.join(RENDERERS)})",
+                    f"{key}.language",
+                    file,
+                )
+            if ood.language in train_languages:
+                raise _err(
+                    f"language '{ood.language}' is in the training mixture (a language split holds an unseen one)",
+                    f"{key}.language",
+                    file,
+                )
         if ood.renamed is not None:
             if ood.renamed.of == "val" and config.splits.val is None:
                 raise _err("there is no val split to rename", f"{key}.renamed.of", file)
@@ -319,14 +388,15 @@ def resolve(config: DataConfig, *, file: str | None = None) -> Plan:
         for fam in ood.knobs:
             if fam not in families:
                 raise _err(f"family '{fam}' is not in this split's mixture", f"{key}.knobs.{fam}", file)
-        choices = _choices(entries, mix_key, file, ood.knobs, f"{key}.knobs", ood.names)
+        held_out = None if ood.language is None else (ood.language, f"{key}.language")
+        choices = _choices(entries, mix_key, file, ood.knobs, f"{key}.knobs", ood.names, held_out)
         if ood.mixture is not None:
             for j, entry in enumerate(ood.mixture):
                 for choice in choices:
-                    pair = (choice.family.name, choice.format)
+                    pair = (choice.family.name, choice.format, choice.language)
                     if choice.family.name == entry.family and pair in train_pairs:
                         raise _err(
-                            f"pair {pair[0]}/{pair[1]} is in the training mixture (an OOD mixture holds unseen pairs)",
+                            f"pair {choice.label} is in the training mixture (an OOD mixture holds unseen pairs)",
                             f"{key}.mixture.{j}",
                             file,
                         )

@@ -11,6 +11,14 @@ prompt and completion are cut from the canonical print (`to_dsl`) of the very
 tree that is compiled and checked, so the verified program is the one the text
 shows (tests check that prompt + completion parses back to it).
 
+Languages: an example of `complete` or `output` may show its program in
+another surface language than the DSL (`cadmus.lang.RENDERERS`: python,
+javascript, lua, c, the skins). The DSL example is built and verified as
+usual, then its program is rendered in the language; the judge parses the
+answer back where Cadmus reads the language (python), and otherwise
+rebuilds the program from the DSL text it keeps in `judge_info` and asks the
+VM (see `build_in` and docs/data.md, "Languages").
+
 Each example costs one verification run: `check` (semantics, compile, VM) of
 the program with `print` where the true program has its asserts
 (`print(answer)`, `print(f(args))`). That run gives the values, and the VM is
@@ -279,7 +287,11 @@ def judge_output(prompt: str, answer: str, info: dict[str, Any]) -> Any:
     module, bad = _program_of(prompt, OUTPUT_SEPARATOR)
     if module is None:
         return bad
-    verdict = _check(module)
+    return _compare_output(_check(module), answer)
+
+
+def _compare_output(verdict: Any, answer: str) -> Any:
+    """The verdict of a run, made `assertion_failed` when `answer` is not what it printed."""
     if not verdict.ok:
         return verdict
     expected, got = normalize_output(verdict.output_text), normalize_output(answer)
@@ -596,6 +608,178 @@ def judge_trace(prompt: str, answer: str, info: dict[str, Any]) -> Any:
     return verdict
 
 
+# ---- languages ------------------------------------------------------------------------------
+
+DSL = "dsl"
+LANGUAGE_FORMATS = ("complete", "output")  # the formats an example can show in a language other than the DSL
+
+
+def formats_in(language: str) -> tuple[str, ...]:
+    """The formats whose examples can be shown in `language`."""
+    return FORMATS if language == DSL else LANGUAGE_FORMATS
+
+
+def output_separator(language: str) -> str:
+    """The `output` format's separator line: `# output:` as a comment of `language`."""
+    return f"{_lang().get_renderer(language).comment} {OUTPUT_SEPARATOR[2:]}"
+
+
+def _cut(renderer: Any, module: Module) -> tuple[str, str]:
+    """The text of `module` in `renderer`'s language cut before the value of its final assert.
+
+    The value's spelling is found by rendering the program again with
+    another value whose spelling starts differently: the texts agree up to
+    the value. Returns (the text up to the value, the rest of its line).
+    """
+    last = module.body[-1]
+    value = const_value(last.test.right)  # type: ignore[attr-defined]
+    other = 1 if renderer.literal(value).startswith(renderer.literal(0)[0]) else 0
+    text = renderer.render(module, DSL)
+    changed = Module((*module.body[:-1], _final_assert(last.test.left, other)))  # type: ignore[attr-defined]
+    alt = renderer.render(changed, DSL)
+    n = 0
+    limit = min(len(text), len(alt))
+    while n < limit and text[n] == alt[n]:
+        n += 1
+    rest = text[n:]
+    end = rest.find("\n")
+    if end < 0 or not rest.startswith(renderer.literal(value)):
+        raise Reject(
+            "not_applicable", f"the final assert's value is not a constant of its line in {renderer.name}"
+        )
+    return text[:n], rest[: end + 1]
+
+
+def build_in(fmt: str, built: Built, language: str) -> Built:
+    """The verified DSL example `built` with its program shown in `language`.
+
+    Only the text changes: the program, its values and steps are those the
+    DSL example verified. `judge_info` names the language and, where Cadmus
+    does not read the text back, keeps the DSL text the judge rebuilds the
+    program from (for `complete` only the part before the hidden value).
+    """
+    if fmt not in LANGUAGE_FORMATS:
+        raise Reject("not_applicable", f"format '{fmt}' is not shown in languages other than the DSL")
+    lang = _lang()
+    renderer = lang.get_renderer(language)
+    module = built.module
+    assert module is not None
+    info: dict[str, Any] = {"language": language}
+    try:
+        if fmt == "output":
+            prompt = renderer.render(module, DSL) + output_separator(language)
+            completion = built.completion
+            program = built.prompt[: -len(OUTPUT_SEPARATOR)]
+        else:
+            prompt, completion = _cut(renderer, module)
+            program = built.prompt
+    except lang.PrintError as err:
+        raise Reject("not_applicable", f"no {language} rendering: {err}") from None
+    if renderer.parse_mode is not None:
+        # The judge will read this text back: make sure it means the verified program. A text
+        # Cadmus cannot read back (a construct of the rendering outside the front end's subset)
+        # keeps its DSL text and is judged through it, as the languages Cadmus does not read are.
+        verdict = _judge_parsed(fmt, renderer, prompt, completion)
+        if verdict.kind in ("parse_error", "semantic_error"):
+            info["program"] = program
+        elif not verdict.ok:
+            raise Reject("language_mismatch", f"{language}: {verdict}")
+    else:
+        info["program"] = program
+    return Built(prompt, completion, info, built.steps, built.values, module)
+
+
+def judge_in(fmt: str, language: str, prompt: str, answer: str, info: dict[str, Any]) -> Any:
+    """The judge of an example shown in `language` (not the DSL)."""
+    lang = _lang()
+    try:
+        renderer = lang.get_renderer(language)
+    except lang.LangError as err:
+        return _verdict("parse_error", f"cannot judge: {err}")
+    if fmt not in LANGUAGE_FORMATS:
+        return _verdict("parse_error", f"cannot judge: format '{fmt}' is not shown in {language}")
+    if renderer.parse_mode is not None and "program" not in info:
+        return _judge_parsed(fmt, renderer, prompt, answer)
+    program = info.get("program")
+    if not isinstance(program, str):
+        return _verdict("parse_error", "cannot judge: the example keeps no program")
+    if fmt == "output":
+        module, bad = _parse_answer(program)
+        if module is None:
+            return bad
+        if renderer.render(module, DSL) + output_separator(language) != prompt:
+            return _verdict(
+                "parse_error", f"the prompt is not the {language} rendering of the example's program"
+            )
+        return _compare_output(_check(module), answer)
+    ref = _parse_cached(program + "0\n")
+    last = ref.body[-1] if ref.body else None
+    if not isinstance(last, Assert) or not isinstance(last.test, Compare) or last.test.op is not CmpKind.EQ:
+        return _verdict("parse_error", "cannot judge: the example's program does not end with an assert")
+    try:
+        head, rest = _cut(renderer, ref)
+    except Reject as rej:
+        return _verdict("parse_error", f"cannot judge: {rej.message}")
+    if head != prompt:
+        return _verdict("parse_error", f"the prompt is not the {language} rendering of the example's program")
+    suffix = rest[len(renderer.literal(0)) :].rstrip()
+    line = answer.split("\n", 1)[0].rstrip() if answer.strip() else ""
+    if "\n" in answer.strip("\n") or not line.endswith(suffix):
+        return _verdict("parse_error", f"the answer must complete the line: a value, then {suffix!r}")
+    try:
+        expr = renderer.constant(line[: len(line) - len(suffix)])
+    except lang.ParseError as err:
+        return _verdict("parse_error", err.message, line=err.line, col=err.col)
+    # The VM computes the answer's value (the language's own division and remainder), then the program.
+    value = lang.check(Module((Print((expr,)),)), mode="python")
+    if not value.ok:
+        return value
+    module = Module((*ref.body[:-1], _final_assert(last.test.left, value.outputs[0][0])))
+    return _check(module)
+
+
+def _judge_parsed(fmt: str, renderer: Any, prompt: str, answer: str) -> Any:
+    """Judges of a language Cadmus reads back: parse prompt + answer in it, run in its mode."""
+    lang = _lang()
+    mode = renderer.parse_mode
+
+    def parse(text: str) -> tuple[Module | None, Any]:
+        try:
+            return lang.parse_program(text, mode=mode), None
+        except lang.SemanticError as err:
+            return None, _verdict("semantic_error", err.message, line=err.line, col=err.col)
+        except lang.LangError as err:
+            return None, _verdict("parse_error", err.message, line=err.line, col=err.col)
+
+    if fmt == "output":
+        separator = output_separator(renderer.name)
+        module, bad = parse(prompt[: -len(separator)] if prompt.endswith(separator) else prompt)
+        if module is None:
+            return bad
+        return _compare_output(lang.check(module, mode=mode), answer)
+    module, bad = parse(prompt + _with_newline(answer))
+    if module is None:
+        return bad
+    ref, bad = parse(prompt + "0\n")
+    if ref is None:
+        return _verdict("parse_error", "the prompt does not end with an assert to complete")
+    last, ref_last = module.body[-1] if module.body else None, ref.body[-1] if ref.body else None
+    if (
+        not isinstance(ref_last, Assert)
+        or not isinstance(ref_last.test, Compare)
+        or len(module.body) != len(ref.body)
+        or module.body[:-1] != ref.body[:-1]
+        or not isinstance(last, Assert)
+        or not isinstance(last.test, Compare)
+        or last.test.op is not CmpKind.EQ
+        or last.test.left != ref_last.test.left
+    ):
+        return _verdict("parse_error", "the answer must complete the final assert with one expression")
+    if not _closed(last.test.right):
+        return _verdict("parse_error", "the answer must be an integer expression of constants")
+    return lang.check(module, mode=mode)
+
+
 # ---- registry -----------------------------------------------------------------------------
 
 BUILDERS: dict[str, Callable[[Any], Built]] = {
@@ -625,19 +809,21 @@ STOP = {
 }
 
 
-def build(fmt: str, sample: Any) -> Built:
-    """Turn a sample into a verified example of format `fmt` (raises `Reject`)."""
+def build(fmt: str, sample: Any, language: str = DSL) -> Built:
+    """Turn a sample into a verified example of format `fmt` shown in `language` (raises `Reject`)."""
     try:
         builder = BUILDERS[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})") from None
-    return builder(sample)
+    built = builder(sample)
+    return built if language == DSL else build_in(fmt, built, language)
 
 
 def judge(fmt: str, prompt: str, answer: str, judge_info: dict[str, Any] | str | None = None) -> Any:
     """The verdict on a model's `answer` to `prompt` in format `fmt` (a `cadmus.lang.Verdict`).
 
-    `judge_info` is the example's `judge` column (a dict or its JSON text).
+    `judge_info` is the example's `judge` column (a dict or its JSON text);
+    its `language` (absent: the DSL) says which judge applies (`judge_in`).
     """
     import json
 
@@ -649,7 +835,11 @@ def judge(fmt: str, prompt: str, answer: str, judge_info: dict[str, Any] | str |
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})") from None
     from cadmus.errors import CadmusError
 
+    info = judge_info or {}
+    language = info.get("language", DSL)
     try:
-        return fn(prompt, answer, judge_info or {})
+        if language != DSL:
+            return judge_in(fmt, language, prompt, answer, info)
+        return fn(prompt, answer, info)
     except CadmusError as err:  # e.g. a prompt that is not one of this format's prompts
         return _verdict("parse_error", f"cannot judge: {err}")

@@ -53,6 +53,7 @@ COLUMNS = (
     "split",
     "family",
     "format",
+    "language",
     "prompt",
     "completion",
     "judge",
@@ -94,6 +95,7 @@ class ShardStats:
     rejections: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     outside_region: Counter[str] = field(default_factory=Counter)
     duplicates: Counter[str] = field(default_factory=Counter)
+    languages: Counter[str] = field(default_factory=Counter)  # language -> kept
     attempts: int = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -105,6 +107,7 @@ class ShardStats:
             "rejections": {f: dict(sorted(c.items())) for f, c in sorted(self.rejections.items()) if c},
             "outside_region": dict(sorted(self.outside_region.items())),
             "duplicates": dict(sorted(self.duplicates.items())),
+            "languages": dict(sorted(self.languages.items())),
             "attempts": self.attempts,
         }
 
@@ -188,14 +191,15 @@ def generate(
                 stats.duplicates[fam] += 1
                 continue
             try:
-                built = build(choice.format, sample)
+                built = build(choice.format, sample, choice.language)
             except Reject as rej:
                 stats.rejections[fam][rej.reason] += 1
-                last.append(f"{fam}/{choice.format}: {rej.message}")
+                last.append(f"{choice.label}: {rej.message}")
                 continue
             if seen is not None:
                 seen.add(key)
             stats.counts[(fam, choice.format)] += 1
+            stats.languages[choice.language] += 1
             if max_const is None:
                 max_const = max_literal(built.module.body if built.module is not None else ())
             yield Accepted(index, seed, choice, sample, built, key, max_const)
@@ -219,11 +223,12 @@ def _generate_renamed(
         rng = random.Random(example_seed(plan.config.seed, split.name, acc.index, 0))
         try:
             sample = rename_sample(acc.sample, rng, split.renamed_names or "heldout")
-            built = build(acc.choice.format, sample)
+            built = build(acc.choice.format, sample, acc.choice.language)
         except (Reject, CadmusError) as err:
             stats.rejections[fam][getattr(err, "reason", "rename_failed")] += 1
             continue
         stats.counts[(fam, acc.choice.format)] += 1
+        stats.languages[acc.choice.language] += 1
         yield Accepted(acc.index, acc.seed, acc.choice, sample, built, acc.key, acc.max_const)
 
 
@@ -330,6 +335,7 @@ def to_row(plan: Plan, split: str, acc: Accepted) -> dict[str, Any]:
         "split": split,
         "family": acc.choice.family.name,
         "format": acc.choice.format,
+        "language": acc.choice.language,
         "prompt": built.prompt,
         "completion": built.completion,
         "judge": json.dumps(built.judge_info, sort_keys=True, separators=(",", ":"))
@@ -355,4 +361,4 @@ def regenerate(plan: Plan, split: str, index: int, seed: int, fmt: str | None = 
     if sp.kind == "renamed":
         rng2 = random.Random(example_seed(plan.config.seed, split, index, 0))
         sample = rename_sample(sample, rng2, sp.renamed_names or "heldout")
-    return sample, build(fmt or choice.format, sample)
+    return sample, build(fmt or choice.format, sample, choice.language)

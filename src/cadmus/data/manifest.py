@@ -15,7 +15,7 @@ from typing import Any
 
 from cadmus.data.card import write_card
 from cadmus.data.config import Plan
-from cadmus.data.formats import OUTPUT_SEPARATOR, TRACE_SEPARATOR
+from cadmus.data.formats import OUTPUT_SEPARATOR, TRACE_SEPARATOR, output_separator
 from cadmus.data.generate import COLUMNS, DataBuildError
 from cadmus.data.shards import STATE_DIR, ShardTask, merge_stats, shard_done
 from cadmus.files import write_json
@@ -75,17 +75,22 @@ def finalize(plan: Plan, out: Path, tasks: list[ShardTask], *, card: bool = True
     for split in plan.splits:
         recs = records[split.name]
         merged = merge_stats(recs)
+        languages: dict[str, int] = {}
+        for r in recs:
+            for name, n in r["stats"].get("languages", {}).items():
+                languages[name] = languages.get(name, 0) + n
         splits[split.name] = {
             "kind": split.kind,
             "description": split.description,
             "size": split.size,
             "examples": sum(r["rows"] for r in recs),
             "counts": merged["counts"],
+            "languages": dict(sorted(languages.items())),
             "rejections": merged["rejections"],
             "outside_region": merged["outside_region"],
             "duplicates_skipped": merged["duplicates"],
             "attempts": merged["attempts"],
-            "mixture": sorted({f"{c.family.name}/{c.format}" for c in split.choices}),
+            "mixture": sorted({c.label for c in split.choices}),
             "renamed_of": split.renamed_of,
             "shards": [{"file": r["file"], "rows": r["rows"], "sha256": r["sha256"]} for r in recs],
         }
@@ -95,6 +100,7 @@ def finalize(plan: Plan, out: Path, tasks: list[ShardTask], *, card: bool = True
             slot = rejections.setdefault(fam, {})
             for reason, n in reasons.items():
                 slot[reason] = slot.get(reason, 0) + n
+    used = sorted({name for info in splits.values() for name in info["languages"]})
     manifest = {
         "name": cfg.name,
         "description": cfg.description,
@@ -106,6 +112,7 @@ def finalize(plan: Plan, out: Path, tasks: list[ShardTask], *, card: bool = True
         "formats": {
             "output_separator": OUTPUT_SEPARATOR,
             "trace_separator": TRACE_SEPARATOR,
+            "output_separators": {name: output_separator(name) for name in used},
             "doc": "docs/data.md",
         },
         "dedup": {
@@ -113,6 +120,7 @@ def finalize(plan: Plan, out: Path, tasks: list[ShardTask], *, card: bool = True
             "holdout": cfg.dedup.holdout,
             "regions": {s.name: [str(s.region[0]), str(s.region[1])] for s in plan.splits},
         },
+        "languages": used,
         "examples": sum(info["examples"] for info in splits.values()),
         "splits": splits,
         "rejections": dict(sorted(rejections.items())),

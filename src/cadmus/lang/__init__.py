@@ -47,6 +47,7 @@ from cadmus.lang.ast import (
     const_value,
     num,
 )
+from cadmus.lang.c_source import to_c
 from cadmus.lang.compiler import Compiled, FunctionInfo, compile_program
 from cadmus.lang.errors import (
     CompileError,
@@ -56,13 +57,16 @@ from cadmus.lang.errors import (
     SemanticError,
     UnsupportedPython,
 )
+from cadmus.lang.javascript import to_javascript
 from cadmus.lang.lexer import tokenize
 from cadmus.lang.lexicon import COMMENT, DSL_BUILTINS, INDENT, KEYWORDS, OPERATORS, PUNCTUATION
+from cadmus.lang.lua import to_lua
 from cadmus.lang.parser import parse, parse_expr
 from cadmus.lang.printer import to_dsl
 from cadmus.lang.python_front import from_python
 from cadmus.lang.python_render import to_python
 from cadmus.lang.randgen import random_program
+from cadmus.lang.renderers import RENDERERS, Renderer, get_renderer, register_renderer, render
 from cadmus.lang.semantics import check_semantics
 from cadmus.lang.skins import BRACES_SKIN, DSL_SKIN, END_SKIN, SKINS, Skin
 from cadmus.lang.verdict import Execution, Verdict, VerdictKind, check, execute, judge_run, parse_program
@@ -79,6 +83,7 @@ __all__ = [
     "OPERATORS",
     "PUNCTUATION",
     "PYTHON_ONLY_BUILTINS",
+    "RENDERERS",
     "SKINS",
     "ArrayLit",
     "Assert",
@@ -112,6 +117,7 @@ __all__ = [
     "Pass",
     "Print",
     "PrintError",
+    "Renderer",
     "Return",
     "SemanticError",
     "Skin",
@@ -128,13 +134,19 @@ __all__ = [
     "const_value",
     "execute",
     "from_python",
+    "get_renderer",
     "judge_run",
     "num",
     "parse",
     "parse_expr",
     "parse_program",
     "random_program",
+    "register_renderer",
+    "render",
+    "to_c",
     "to_dsl",
+    "to_javascript",
+    "to_lua",
     "to_python",
     "tokenize",
 ]

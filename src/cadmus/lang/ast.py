@@ -210,7 +210,15 @@ class Print(Stmt):
 
 @dataclass(frozen=True, slots=True)
 class Assert(Stmt):
+    """`assert test`; with `error` set, a run-time check the front end wrote.
+
+    A check's failure is the run-time error `error` (`"ValueError: min() arg
+    is an empty sequence"`), not a failed assertion. `error` is not part of
+    the tree's meaning as text: it is left out of equality.
+    """
+
     test: Expr
+    error: str | None = field(default=None, compare=False, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

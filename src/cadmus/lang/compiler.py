@@ -40,6 +40,16 @@ to an `assert` with an id after those of the source's asserts; `traps` gives
 the message of each such id (`None` for the source's own asserts), so a
 verdict reports them as run-time errors at their line, not as failed asserts.
 
+Python's `NameError` (mode `"python"`): the reads `reads_to_check` names
+(a variable assigned on some paths only, a function's read of a global that
+a call may reach before it is set) get a hidden flag slot per name, set to 1
+by every store to the name, and a check before the read that fails with the
+run-time error `NameError: name 'x' is not defined` (`UnboundLocalError:
+...` for a function's local) at the read's line. Programs whose reads are
+all definitely assigned compile to the same code as without the rule.
+An `Assert` with `error` set (a check the front end wrote) is such a trap
+too, with its own message.
+
 Source map: every instruction carries the line of the statement it came from
 (a condition's code the line of its `if`/`elif`/`while`; a `for` loop's test
 and step, and a `while` loop's jump back, the loop's own line; a function's
@@ -49,11 +59,8 @@ first statement and `halt` its last).
 Where mode `"python"` still differs from CPython (programs the semantic
 checks accept): values are signed 64-bit integers and overflow traps, also
 for a `range` counter stepping past the range's end near the limits;
-comparisons and `not` give 1/0 rather than `True`/`False`; a function that
-reads a global before the top level has assigned it sees 0 rather than
-raising `NameError` (a global never assigned at top level is a
-`SemanticError`); functions are all defined before the program starts, so
-calling one above its `def` works.
+comparisons and `not` give 1/0 rather than `True`/`False` (a global never
+assigned at top level is a `SemanticError`).
 """
 
 from __future__ import annotations
@@ -94,6 +101,7 @@ from cadmus.lang.ast import (
     While,
 )
 from cadmus.lang.errors import CompileError, SemanticError
+from cadmus.lang.semantics import reads_to_check
 from cadmus.vm import Instr, Op, Program
 
 Mode = Literal["dsl", "python"]
@@ -318,6 +326,11 @@ class _Compiler:
         self.globals: dict[str, int] = {}
         self.in_function = False
         self.loops: list[tuple[int, int]] = []  # (continue label, break label)
+        # Python's NameError: reads to check, and the flag slot of each checked name
+        self.checks: frozenset[int] = frozenset()
+        self.flags: dict[str, int] = {}  # the current scope's
+        self.global_flags: dict[str, int] = {}
+        self.flagged: dict[str | None, frozenset[str]] = {}  # scope -> names that need a flag
         self.stmt_handlers = {
             Assign: self.assign,
             AugAssign: self.aug_assign,
@@ -393,6 +406,14 @@ class _Compiler:
                 raise SemanticError(f"cannot assign to function '{name}'", **_pos(where))
         self.slots = {name: i for i, name in enumerate(assigned)}
         self.slot_names = list(assigned)
+        flagged: dict[str | None, frozenset[str]] = {}
+        if self.python:
+            name_checks = reads_to_check(module)
+            self.checks = name_checks.reads
+            flagged = name_checks.names
+        self.flagged = flagged
+        self.flags = self.new_flags(sorted(flagged.get(None, ())))
+        self.global_flags = self.flags
         first = next((s for s in body if type(s) is not FuncDef), body[0] if body else None)
         self.line = first.line if first is not None else 1
         enter_pc = len(self.code)
@@ -456,6 +477,7 @@ class _Compiler:
                 slots[name] = len(slots)
         self.slots = slots
         self.slot_names = list(slots)
+        self.flags = self.new_flags(sorted(self.flagged.get(node.name, ())))
 
         self.line = node.line
         entry = len(self.code)
@@ -478,6 +500,27 @@ class _Compiler:
             line=node.line,
         )
 
+    def new_flags(self, names: list[str]) -> dict[str, int]:
+        """A fresh hidden slot per name: 1 once the name is assigned (Python's NameError)."""
+        flags = {}
+        for name in names:
+            flags[name] = len(self.slot_names)
+            self.slot_names.append(f"$set:{name}")
+        return flags
+
+    def check_set(self, name: str) -> None:
+        """Fail with Python's NameError unless `name` has been assigned (its read is in `checks`)."""
+        local = name in self.slots  # else a function reads a global
+        flag = (self.flags if local else self.global_flags).get(name)
+        if flag is None:  # a node shared with a scope where it needs the check (trees built in code)
+            return
+        self.emit(_LOAD if local else _GLOAD, (flag,))
+        if local and self.in_function:
+            message = f"cannot access local variable '{name}' where it is not associated with a value"
+            self.trap(f"UnboundLocalError: {message}")
+        else:
+            self.trap(f"NameError: name '{name}' is not defined")
+
     def alloc_temp(self) -> int:
         if self.free_temps:
             return self.free_temps.pop()
@@ -495,7 +538,14 @@ class _Compiler:
 
     def store_name(self, target: Name) -> None:
         # Every assigned name has a slot in its own scope (see _collect_assigned).
-        self.emit(_STORE, (self.slots[target.id],))
+        self.store_var(target.id)
+
+    def store_var(self, name: str) -> None:
+        self.emit(_STORE, (self.slots[name],))
+        flag = self.flags.get(name)
+        if flag is not None:
+            self.emit(_PUSH, (1,))
+            self.emit(_STORE, (flag,))
 
     def assign(self, stmt: Assign) -> None:
         target = stmt.target
@@ -513,6 +563,8 @@ class _Compiler:
         op = _BINOP_OF[id(stmt.op)]
         if type(target) is Name:
             slot = self.slots[target.id]
+            if id(target) in self.checks:
+                self.check_set(target.id)
             k = _const(stmt.value)
             if k is not None and stmt.op in (BinOpKind.ADD, BinOpKind.SUB):
                 if stmt.op is BinOpKind.SUB:
@@ -565,7 +617,6 @@ class _Compiler:
         self.place(end)
 
     def for_(self, stmt: For) -> None:
-        slots = self.slots
         counter = self.alloc_temp()
         temps = [counter]
         self.expr(stmt.start)
@@ -620,7 +671,7 @@ class _Compiler:
             self.emit(_LT if step_k >= 0 else _GT)
         self.emit_jump(_JZ, end)
         self.emit(_LOAD, (counter,))
-        self.emit(_STORE, (slots[stmt.var],))
+        self.store_var(stmt.var)
         self.loops.append((cont, end))
         self.block(stmt.body)
         self.loops.pop()
@@ -659,6 +710,10 @@ class _Compiler:
 
     def assert_(self, stmt: Assert) -> None:
         test = stmt.test
+        if stmt.error is not None:
+            self.expr(test)
+            self.trap(stmt.error)
+            return
         if type(test) is Compare and test.op is CmpKind.EQ:
             self.expr(test.left)
             self.expr(test.right)
@@ -754,10 +809,14 @@ class _Compiler:
         ident = expr.id
         slot = self.slots.get(ident)
         if slot is not None:
+            if self.checks and id(expr) in self.checks:
+                self.check_set(ident)
             self.emit(_LOAD, (slot,))
             return
         if self.in_function and ident in self.globals:
             if self.python:
+                if self.checks and id(expr) in self.checks:
+                    self.check_set(ident)
                 self.emit(_GLOAD, (self.globals[ident],))
                 return
             raise SemanticError(

@@ -1,23 +1,29 @@
-"""The Python front end: a documented subset of Python, read into the Cadmus AST.
+"""The Python front end: integer Python as people write it, read into the Cadmus AST.
 
 The text is parsed with Python's own `ast` module and translated node by
 node; nothing is ever executed, compiled to bytecode or evaluated. Anything
-outside the subset (see `docs/python.md`) raises `UnsupportedPython` naming
-the construct with its line and column (columns count from 1).
+outside the supported language (see `docs/python.md`) raises
+`UnsupportedPython` naming the construct with its line and column (columns
+count from 1).
 
-Beyond syntax, a small static pass rejects programs whose CPython meaning the
-VM cannot reproduce, where that can be told without running them: printing a
-comparison result (CPython prints `True`/`False`), printing a list, storing a
-boolean in a list, arithmetic on or comparison of lists, the truth value of a
-list, a negative constant exponent, and using as a value a function that can
-end without returning one (CPython would give `None`).
+Constructs the Cadmus AST has no node for (tuple assignment, chained
+comparisons, conditional expressions, `in`, iteration over lists,
+comprehensions, slicing, `sum`/`sorted`/..., `for ... else`) are lowered
+into the existing nodes by `python_lower`, with fresh temporaries whose
+names the program does not use, keeping Python's order of evaluation and
+its laziness. A variable that only some paths assign is not refused here:
+the compiler checks such reads at run time (Python's `NameError`).
+
+After the translation `python_kinds` rejects programs whose CPython meaning
+the VM cannot reproduce (printing a comparison result, printing a list,
+iterating over an int, ...).
 """
 
 from __future__ import annotations
 
 import ast as pyast
-import builtins
 import warnings
+from collections.abc import Callable
 
 from cadmus.lang.ast import (
     BUILTINS,
@@ -50,15 +56,14 @@ from cadmus.lang.ast import (
     Unary,
     UnaryKind,
     While,
-    children,
     const_value,
+    num,
 )
 from cadmus.lang.errors import ParseError, UnsupportedPython
-from cadmus.lang.flow import always_returns
+from cadmus.lang.python_kinds import check_kinds
+from cadmus.lang.python_lower import SUFFIX, Lowering, breaks_own_loop, pos_of
 
 __all__ = ["PYTHON_RESERVED", "from_python"]
-
-_SUFFIX = "not supported in the Cadmus Python subset"
 
 _BINOPS: dict[type, BinOpKind] = {
     pyast.Add: BinOpKind.ADD,
@@ -73,7 +78,7 @@ _BINOPS: dict[type, BinOpKind] = {
     pyast.LShift: BinOpKind.SHL,
     pyast.RShift: BinOpKind.SHR,
 }
-_CMPOPS: dict[type, CmpKind] = {
+CMPOPS: dict[type, CmpKind] = {
     pyast.Eq: CmpKind.EQ,
     pyast.NotEq: CmpKind.NE,
     pyast.Lt: CmpKind.LT,
@@ -82,11 +87,13 @@ _CMPOPS: dict[type, CmpKind] = {
     pyast.GtE: CmpKind.GE,
 }
 
-# Python builtins the subset itself uses: a program may not rebind them.
-PYTHON_RESERVED = frozenset({"print", "range", "len", "abs", "min", "max", "int", "input"})
+# Python builtins the translation itself relies on: a program may not rebind them.
+PYTHON_RESERVED = frozenset({"print", "range", "int", "input"})
 # Cadmus builtins that are ordinary names in Python: renamed when a program uses them.
-_COLLIDING = frozenset(name for name in BUILTINS if name not in PYTHON_RESERVED)
-_PY_BUILTINS = frozenset(dir(builtins))
+_COLLIDING = frozenset(name for name in BUILTINS if name not in {"len", "abs", "min", "max"})
+# Builtins a program may also use as its own names (`max = 0`, `def sum(xs): ...`): renamed
+# when the program binds them, since the Cadmus tree (or the Python renderer) reserves them.
+_RENAMED_WHEN_BOUND = frozenset({"len", "abs", "min", "max", "bool"})
 
 _UNSUPPORTED_STMTS: dict[type, str] = {
     pyast.ClassDef: "class definitions are",
@@ -109,14 +116,13 @@ if hasattr(pyast, "TryStar"):
 
 _UNSUPPORTED_EXPRS: dict[type, str] = {
     pyast.Lambda: "lambdas are",
-    pyast.ListComp: "list comprehensions are",
     pyast.SetComp: "set comprehensions are",
     pyast.DictComp: "dict comprehensions are",
-    pyast.GeneratorExp: "generator expressions are",
+    pyast.GeneratorExp: "generator expressions (other than the argument of sum, min, max, any, all, "
+    "sorted or list) are",
     pyast.Dict: "dicts are",
     pyast.Set: "sets are",
-    pyast.Tuple: "tuples are",
-    pyast.IfExp: "conditional expressions (x if c else y) are",
+    pyast.Tuple: "tuples (other than in assignments and loop targets) are",
     pyast.NamedExpr: "assignment expressions (:=) are",
     pyast.Await: "'await' is",
     pyast.Yield: "'yield' is",
@@ -125,17 +131,16 @@ _UNSUPPORTED_EXPRS: dict[type, str] = {
     pyast.FormattedValue: "f-strings are",
     pyast.Attribute: "attribute access is",
     pyast.Starred: "starred expressions are",
-    pyast.Slice: "slicing is",
+    pyast.Slice: "slices outside a subscript are",
 }
-
-_BOOL, _LIST = 1, 2  # "may be a bool", "may be a list" (kind masks of the static pass)
 
 
 def from_python(text: str, file: str | None = None) -> Module:
-    """Translate Python source in the documented subset to a Cadmus `Module`.
+    """Translate integer Python source to a Cadmus `Module`.
 
     Raises `ParseError` for text that is not Python and `UnsupportedPython`
-    for Python outside the subset. The source is only parsed, never run.
+    for Python outside what Cadmus supports. The source is only parsed,
+    never run.
     """
     try:
         with warnings.catch_warnings():  # e.g. SyntaxWarning: the error (if any) says it better
@@ -151,16 +156,12 @@ def from_python(text: str, file: str | None = None) -> Module:
     translator = _Translator(file, tree)
     try:
         module = translator.module(tree)
-        _KindCheck(translator, module).run()
+        check_kinds(module, translator.marks, file)
     except RecursionError:
         raise UnsupportedPython(
-            f"programs nested this deeply are {_SUFFIX}", file=file, line=1, col=1
+            f"programs nested this deeply are {SUFFIX}", file=file, line=1, col=1
         ) from None
     return module
-
-
-def _pos(node: pyast.AST) -> dict[str, int]:
-    return {"line": getattr(node, "lineno", 0), "col": getattr(node, "col_offset", -1) + 1}
 
 
 def _is_docstring(stmt: pyast.stmt) -> bool:
@@ -171,40 +172,38 @@ def _is_docstring(stmt: pyast.stmt) -> bool:
     )
 
 
-class _Translator:
+def _is_call_of(node: pyast.expr, name: str) -> bool:
+    return isinstance(node, pyast.Call) and isinstance(node.func, pyast.Name) and node.func.id == name
+
+
+class _Translator(Lowering):
+    """Statements and expressions; the lowering of what has no node lives in `Lowering`."""
+
     def __init__(self, file: str | None, tree: pyast.Module) -> None:
-        self.file = file
-        self.funcs: set[str] = set()
-        self.loop_depth = 0
-        self.in_function = False
-        # identity sets the static pass reads: literal True/False, and int(...) results
-        self.bool_ids: set[int] = set()
-        self.int_ids: set[int] = set()
         used: set[str] = set()
+        bound: set[str] = set()
         for node in pyast.walk(tree):
             if isinstance(node, pyast.Name):
                 used.add(node.id)
+                if isinstance(node.ctx, pyast.Store):
+                    bound.add(node.id)
             elif isinstance(node, pyast.FunctionDef):
                 used.add(node.name)
+                bound.add(node.name)
             elif isinstance(node, pyast.arg):
                 used.add(node.arg)
-        self.renames: dict[str, str] = {}
-        taken = set(used) | set(BUILTINS)
-        for name in sorted(used & _COLLIDING):
+                bound.add(node.arg)
+        renames: dict[str, str] = {}
+        taken = used | set(BUILTINS)
+        for name in sorted((used & _COLLIDING) | (bound & _RENAMED_WHEN_BOUND)):
             new = name + "_"
             while new in taken:
                 new += "_"
             taken.add(new)
-            self.renames[name] = new
-
-    # ---- errors -------------------------------------------------------------
-
-    def no(self, node: pyast.AST, what: str) -> UnsupportedPython:
-        """`what` ends with its verb: "float literals are"."""
-        return UnsupportedPython(f"{what} {_SUFFIX}", file=self.file, **_pos(node))
-
-    def syntax(self, node: pyast.AST, message: str) -> ParseError:
-        return ParseError(message, file=self.file, **_pos(node))
+            renames[name] = new
+        super().__init__(file, taken, bound, renames)
+        self.signatures: dict[str, tuple[list[str], dict[str, pyast.expr]]] = {}  # params, defaults
+        self.in_function = False
 
     # ---- names --------------------------------------------------------------
 
@@ -212,11 +211,11 @@ class _Translator:
         """A name the program defines (variable, parameter, loop variable, function)."""
         if name in PYTHON_RESERVED:
             raise UnsupportedPython(
-                f"rebinding the builtin '{name}' is {_SUFFIX}", file=self.file, **_pos(node)
+                f"rebinding the builtin '{name}' is {SUFFIX}", file=self.file, **pos_of(node)
             )
-        return self.renames.get(name, name)
-
-    def use(self, name: str) -> str:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
         return self.renames.get(name, name)
 
     # ---- statements ---------------------------------------------------------
@@ -228,109 +227,227 @@ class _Translator:
         for stmt in body:
             if isinstance(stmt, pyast.FunctionDef):
                 self.funcs.add(stmt.name)
-        stmts = self.block(body, top=True)
-        return Module(tuple(stmts), line=1, col=1)
-
-    def block(self, body: list[pyast.stmt], top: bool = False) -> list[Stmt]:
+                params = [arg.arg for arg in stmt.args.args]
+                defaults = dict(
+                    zip(params[len(params) - len(stmt.args.defaults) :], stmt.args.defaults, strict=True)
+                )
+                self.signatures[stmt.name] = (params, defaults)
         out: list[Stmt] = []
         for stmt in body:
-            out.append(self.stmt(stmt, top))
-        return out
+            out += self.stmt(stmt, top=True)
+        return Module(tuple(out), line=1, col=1)
 
-    def stmt(self, node: pyast.stmt, top: bool = False) -> Stmt:
-        pos = _pos(node)
+    def block(self, body: list[pyast.stmt]) -> tuple[Stmt, ...]:
+        """Translate a nested block (the statement around it keeps its own pending statements)."""
+        saved, self.pre = self.pre, []
+        try:
+            out: list[Stmt] = []
+            for stmt in body:
+                out += self.stmt(stmt)
+            return tuple(out) if out else (Pass(**pos_of(body[0])),) if body else ()
+        finally:
+            self.pre = saved
+
+    def stmt(self, node: pyast.stmt, top: bool = False) -> list[Stmt]:
+        """The statements for one Python statement: what its expressions need first, then itself."""
+        saved, self.pre = self.pre, []
+        try:
+            main = self.stmt_main(node, top)
+            return self.pre + main
+        finally:
+            self.pre = saved
+
+    def stmt_main(self, node: pyast.stmt, top: bool) -> list[Stmt]:
+        pos = pos_of(node)
         kind = type(node)
         if kind is pyast.Assign:
-            if len(node.targets) != 1:
-                raise self.no(node, "chained assignments (a = b = ...) are")
-            target = self.target(node.targets[0])
-            return Assign(target, self.expr(node.value), **pos)
+            return self.assign(node)
         if kind is pyast.AugAssign:
-            op = self.binop_kind(node.op, node)
-            return AugAssign(self.target(node.target), op, self.expr(node.value), **pos)
+            return self.aug_assign(node)
         if kind is pyast.If:
-            return If(self.expr(node.test), self.body(node.body), self.body(node.orelse), **pos)
-        if kind is pyast.While:
-            if node.orelse:
-                raise self.no(node, "'while ... else' is")
             test = self.expr(node.test)
-            return While(test, self.loop_body(node.body), **pos)
+            return [If(test, self.block(node.body), self.block(node.orelse), **pos)]
+        if kind is pyast.While:
+            return self.while_(node)
         if kind is pyast.For:
             return self.for_(node)
         if kind is pyast.FunctionDef:
-            return self.funcdef(node, top)
+            return [self.funcdef(node, top)]
         if kind is pyast.Return:
             if not self.in_function:
                 raise self.syntax(node, "'return' outside function")
-            return Return(None if node.value is None else self.expr(node.value), **pos)
+            if isinstance(node.value, pyast.Tuple):
+                raise self.no(node.value, "returning several values (a tuple) is")
+            return [Return(None if node.value is None else self.expr(node.value), **pos)]
         if kind is pyast.Expr:
             return self.expr_stmt(node)
         if kind is pyast.Assert:
-            if node.msg is not None:
-                raise self.no(node.msg, "assert messages are")
-            return Assert(self.expr(node.test), **pos)
+            if node.msg is not None and not (
+                isinstance(node.msg, pyast.Constant) and isinstance(node.msg.value, str)
+            ):
+                raise self.no(node.msg, "assert messages other than a string literal are")
+            return [Assert(self.expr(node.test), **pos)]
         if kind is pyast.Break or kind is pyast.Continue:
-            if not self.loop_depth:
+            if not self.loops:
                 word = "break" if kind is pyast.Break else "continue"
                 raise self.syntax(node, f"'{word}' outside loop")
-            return Break(**pos) if kind is pyast.Break else Continue(**pos)
+            if kind is pyast.Continue:
+                return [Continue(**pos)]
+            flag = self.loops[-1]
+            if flag is None:
+                return [Break(**pos)]
+            return [Assign(Name(flag, **pos), self.true(pos), **pos), Break(**pos)]
         if kind is pyast.Pass:
-            return Pass(**pos)
+            return [Pass(**pos)]
         what = _UNSUPPORTED_STMTS.get(kind, f"'{kind.__name__}' statements are")
         raise self.no(node, what)
 
-    def body(self, body: list[pyast.stmt]) -> tuple[Stmt, ...]:
-        return tuple(self.block(body))
-
-    def loop_body(self, body: list[pyast.stmt]) -> tuple[Stmt, ...]:
-        self.loop_depth += 1
+    def loop_body(self, body: list[pyast.stmt], flag: str | None) -> tuple[Stmt, ...]:
+        self.loops.append(flag)
         try:
-            return self.body(body)
+            return self.block(body)
         finally:
-            self.loop_depth -= 1
+            self.loops.pop()
 
-    def target(self, node: pyast.expr) -> Name | Index:
-        if isinstance(node, pyast.Name):
-            return Name(self.bind(node.id, node), **_pos(node))
-        if isinstance(node, pyast.Subscript):
-            return self.subscript(node)
+    def assign(self, node: pyast.Assign) -> list[Stmt]:
+        pos = pos_of(node)
+        targets = node.targets
+        for target in targets:
+            self.check_target(target)
+        if len(targets) == 1 and not isinstance(targets[0], pyast.Tuple | pyast.List):
+            value = self.expr(node.value)
+            return [self.assign_to(targets[0], value, pos)]
+        if len(targets) == 1:
+            return self.unpack(targets[0].elts, node.value, pos)
+        # a = b = e: e once, then the targets left to right
+        if any(isinstance(t, pyast.Tuple | pyast.List) for t in targets):
+            raise self.no(node, "chained assignments with a tuple target are")
+        value = self.spill(self.expr(node.value), pos)
+        out: list[Stmt] = []
+        for target in targets:
+            out += self.stmt_of(lambda t=target: [self.assign_to(t, value, pos)])
+        return out
+
+    def check_target(self, node: pyast.expr) -> None:
+        if isinstance(node, pyast.Name | pyast.Subscript):
+            if isinstance(node, pyast.Subscript) and isinstance(node.slice, pyast.Slice):
+                raise self.no(node, "assignment to a slice is")
+            return
         if isinstance(node, pyast.Tuple | pyast.List):
-            raise self.no(node, "tuple unpacking is")
+            for elt in node.elts:
+                if isinstance(elt, pyast.Tuple | pyast.List):
+                    raise self.no(elt, "nested tuple targets are")
+                if isinstance(elt, pyast.Starred):
+                    raise self.no(elt, "starred assignment is")
+                self.check_target(elt)
+            return
         if isinstance(node, pyast.Attribute):
             raise self.no(node, "assignment to attributes is")
         if isinstance(node, pyast.Starred):
             raise self.no(node, "starred assignment is")
         raise self.no(node, f"assignment to {type(node).__name__} is")
 
-    def for_(self, node: pyast.For) -> For:
-        if node.orelse:
-            raise self.no(node, "'for ... else' is")
-        if not isinstance(node.target, pyast.Name):
-            raise self.no(node.target, "loop targets other than a single name are")
-        it = node.iter
-        if not (
-            isinstance(it, pyast.Call)
-            and isinstance(it.func, pyast.Name)
-            and it.func.id == "range"
-            and it.func.id not in self.funcs
-        ):
-            raise self.no(it, "'for' loops over anything but range(...) are")
-        if it.keywords:
-            raise self.no(it.keywords[0], "keyword arguments are")
-        for arg in it.args:
-            if isinstance(arg, pyast.Starred):
-                raise self.no(arg, "starred arguments are")
-        if not 1 <= len(it.args) <= 3:
-            raise self.no(it, f"range() with {len(it.args)} arguments is")
-        args = [self.expr(arg) for arg in it.args]
-        var = self.bind(node.target.id, node.target)
-        if len(args) == 1:
-            start: Expr = Num(0, **_pos(it))
-            stop, step = args[0], None
+    def assign_to(self, target: pyast.expr, value: Expr, pos: dict[str, int]) -> Stmt:
+        """`target = value` where `value` is already evaluated (Python: the target's parts come after)."""
+        if isinstance(target, pyast.Name):
+            return Assign(Name(self.bind(target.id, target), **pos_of(target)), value, **pos)
+        assert isinstance(target, pyast.Subscript)
+        stmts, parts = self.capture(lambda: self.operands([target.value, target.slice]))
+        if stmts:
+            value = self.spill(value, pos)
+            self.pre += stmts
+        return Assign(Index(parts[0], parts[1], **pos_of(target)), value, **pos)
+
+    def stmt_of(self, make: Callable[[], list[Stmt]]) -> list[Stmt]:
+        """Statements `make` returns, preceded by what it added to the pending statements."""
+        stmts, main = self.capture(make)
+        return stmts + main
+
+    def aug_assign(self, node: pyast.AugAssign) -> list[Stmt]:
+        pos = pos_of(node)
+        op = self.binop_kind(node.op, node)
+        target = node.target
+        if isinstance(target, pyast.Name) and isinstance(node.op, pyast.Add) and self.listy(node.value):
+            # xs += [..]: list.extend in place (other names for the list see it)
+            seq = self.must_be_list(Name(self.use(target.id), **pos_of(target)), "'+=' of a list on")
+            self.extend(seq, node.value, pos)
+            return [
+                Assign(
+                    Name(self.bind(target.id, target), **pos_of(target)),
+                    Name(self.use(target.id), **pos),
+                    **pos,
+                )
+            ]
+        if isinstance(target, pyast.Name):
+            name = Name(self.bind(target.id, target), **pos_of(target))
+            stmts, value = self.capture(self.expr, node.value)
+            if not stmts:
+                return [AugAssign(name, op, value, **pos)]
+            old = self.spill(Name(name.id, **pos_of(target)), pos)
+            self.pre += stmts
+            return [Assign(name, BinOp(op, old, value, **pos), **pos)]
+        if isinstance(target, pyast.Subscript):
+            if isinstance(target.slice, pyast.Slice):
+                raise self.no(target, "augmented assignment to a slice is")
+            array, index = self.operands([target.value, target.slice])
+            stmts, value = self.capture(self.expr, node.value)
+            if not stmts:
+                return [AugAssign(Index(array, index, **pos_of(target)), op, value, **pos)]
+            array = self.spill(array, pos)
+            index = self.spill(index, pos)
+            old = self.spill(Index(array, index, **pos_of(target)), pos)
+            self.pre += stmts
+            return [Assign(Index(array, index, **pos_of(target)), BinOp(op, old, value, **pos), **pos)]
+        self.check_target(target)
+        raise self.no(target, "augmented assignment to a tuple is")  # pragma: no cover - a syntax error
+
+    def while_(self, node: pyast.While) -> list[Stmt]:
+        pos = pos_of(node)
+        flag = self.fresh("brk") if node.orelse and breaks_own_loop(node.body) else None
+        stmts, test = self.capture(self.expr, node.test)
+        body = self.loop_body(node.body, flag)
+        if stmts:  # the test needs statements: evaluate it first thing in every iteration
+            exit_ = If(Unary(UnaryKind.NOT, test, **pos), (Break(**pos),), **pos)
+            loop: Stmt = While(Num(1, **pos), (*stmts, exit_, *body), **pos)
         else:
-            start, stop = args[0], args[1]
-            step = args[2] if len(args) == 3 else None
-        return For(var, start, stop, step, self.loop_body(node.body), **_pos(node))
+            loop = While(test, body, **pos)
+        return self.with_else([loop], node.orelse, flag, pos)
+
+    def with_else(
+        self, loop: list[Stmt], orelse: list[pyast.stmt], flag: str | None, pos: dict[str, int]
+    ) -> list[Stmt]:
+        """A loop and its `else` block (run unless a `break` of the loop's own left it)."""
+        if not orelse:
+            return loop
+        els = self.block(orelse)
+        if flag is None:
+            return loop + list(els)
+        start = Assign(Name(flag, **pos), self.false(pos), **pos)
+        return [start, *loop, If(Unary(UnaryKind.NOT, Name(flag, **pos), **pos), els, **pos)]
+
+    def for_(self, node: pyast.For) -> list[Stmt]:
+        pos = pos_of(node)
+        flag = self.fresh("brk") if node.orelse and breaks_own_loop(node.body) else None
+        target, it = node.target, node.iter
+        if isinstance(target, pyast.Name) and self.is_range(it):
+            start, stop, step = self.range_args(it, spill=False)
+            var = self.bind(target.id, target)
+            loop: list[Stmt] = [For(var, start, stop, step, self.loop_body(node.body, flag), **pos)]
+            return self.with_else(loop, node.orelse, flag, pos)
+        if isinstance(target, pyast.Tuple | pyast.List):
+            for elt in target.elts:
+                if not isinstance(elt, pyast.Name):
+                    raise self.no(elt, "loop targets other than names are")
+            names = [self.bind(elt.id, elt) for elt in target.elts]
+        elif isinstance(target, pyast.Name):
+            names = [self.bind(target.id, target)]
+        else:
+            raise self.no(target, "loop targets other than names are")
+        source = self.prepare(it, body=node.body)
+        if source.generators and len(source.generators) > 1:
+            raise self.no(it, "'for' loops over a generator expression with several 'for' clauses are")
+        loop = self.loop(source, pos, lambda _elems: list(self.loop_body(node.body, flag)), names=names)
+        return self.with_else(loop, node.orelse, flag, pos)
 
     def funcdef(self, node: pyast.FunctionDef, top: bool) -> FuncDef:
         if not top:
@@ -342,8 +459,9 @@ class _Translator:
             raise self.no(node, "*args and **kwargs are")
         if a.kwonlyargs or a.posonlyargs:
             raise self.no(node, "keyword-only and positional-only parameters are")
-        if a.defaults or a.kw_defaults:
-            raise self.no(node, "default parameter values are")
+        for default in a.defaults:
+            if const_value(self.default_value(default)) is None:
+                raise self.no(default, "default parameter values other than integer constants are")
         if getattr(node, "type_params", None):
             raise self.no(node, "type parameters are")
         params = tuple(self.bind(arg.arg, arg) for arg in a.args)
@@ -352,33 +470,40 @@ class _Translator:
             body = body[1:]
         self.in_function = True
         try:
-            stmts = self.body(body) if body else (Pass(**_pos(node)),)
+            stmts = self.block(body) if body else (Pass(**pos_of(node)),)
         finally:
             self.in_function = False
-        return FuncDef(self.bind(node.name, node), params, stmts, **_pos(node))
+        return FuncDef(self.bind(node.name, node), params, stmts, **pos_of(node))
 
-    def expr_stmt(self, node: pyast.Expr) -> Stmt:
+    def expr_stmt(self, node: pyast.Expr) -> list[Stmt]:
+        pos = pos_of(node)
         value = node.value
         if not isinstance(value, pyast.Call):
             if _is_docstring(node):
                 raise self.no(node, "strings (other than docstrings) are")
             raise self.no(node, "expression statements other than calls are")
-        if isinstance(value.func, pyast.Name) and value.func.id == "print" and "print" not in self.funcs:
-            return self.print_(value)
-        call = self.call(value, statement=True)
-        if not isinstance(call, Call):  # e.g. int(x), which the subset reads as x: a value nobody uses
-            raise self.no(node, "statements that only compute a value (a call of int() on its own) are")
-        return ExprStmt(call, **_pos(node))
+        if _is_call_of(value, "print"):
+            return [self.print_(value)]
+        if isinstance(value.func, pyast.Attribute):
+            done = self.method(value, statement=True)
+            if isinstance(done, list):
+                return done
+            return [ExprStmt(done, **pos)]
+        call = self.call(value)
+        if isinstance(call, Call):
+            return [ExprStmt(call, **pos)]
+        if self.pre:  # a builtin computed by statements (sum(xs) alone): they are the effect
+            return []
+        # e.g. int(x), which reads as x: a value nobody uses
+        raise self.no(node, "statements that only compute a value (a call of int() on its own) are")
 
     def print_(self, node: pyast.Call) -> Print:
         if node.keywords:
             raise self.no(node.keywords[0], "print() keyword arguments (sep=, end=, ...) are")
-        args = []
         for arg in node.args:
             if isinstance(arg, pyast.Starred):
                 raise self.no(arg, "starred arguments are")
-            args.append(self.expr(arg))
-        return Print(tuple(args), **_pos(node))
+        return Print(tuple(self.operands(node.args)), **pos_of(node))
 
     # ---- expressions --------------------------------------------------------
 
@@ -393,64 +518,67 @@ class _Translator:
         raise self.no(node, f"the operator {type(op).__name__} is")  # pragma: no cover
 
     def expr(self, node: pyast.expr) -> Expr:
-        pos = _pos(node)
+        pos = pos_of(node)
         kind = type(node)
         if kind is pyast.Constant:
             return self.constant(node)
         if kind is pyast.Name:
-            if node.id in self.funcs:
-                raise self.no(node, "functions used as values are")
-            if node.id in PYTHON_RESERVED:
-                raise self.no(node, f"the builtin '{node.id}' used as a value is")
-            return Name(self.use(node.id), **pos)
+            ident = node.id
+            if not any(ident in scope for scope in self.scopes):
+                if ident in self.funcs:
+                    raise self.no(node, "functions used as values are")
+                if ident in PYTHON_RESERVED or (ident in self.builtin_funcs and self.is_builtin(ident)):
+                    raise self.no(node, f"the builtin '{ident}' used as a value is")
+            return Name(self.use(ident), **pos)
         if kind is pyast.UnaryOp:
-            operand = self.expr(node.operand)
             op = node.op
+            if isinstance(op, pyast.UAdd):
+                value = const_value(operand := self.expr(node.operand))
+                if value is not None and not self.marks.is_bool(operand):
+                    return operand
+                return BinOp(BinOpKind.ADD, Num(0, **pos), operand, **pos)  # +x: x as an int
+            operand = self.expr(node.operand)
             if isinstance(op, pyast.USub):
                 return Unary(UnaryKind.NEG, operand, **pos)
             if isinstance(op, pyast.Not):
                 return Unary(UnaryKind.NOT, operand, **pos)
-            if isinstance(op, pyast.Invert):
-                return Unary(UnaryKind.INVERT, operand, **pos)
-            raise self.no(node, "unary '+' is")
+            return Unary(UnaryKind.INVERT, operand, **pos)
         if kind is pyast.BinOp:
             return self.binop(node)
         if kind is pyast.BoolOp:
-            op = BoolKind.AND if isinstance(node.op, pyast.And) else BoolKind.OR
-            values = [self.expr(v) for v in node.values]
-            result = values[0]
-            for value in values[1:]:
-                result = BoolOp(op, result, value, **pos)
-            return result
+            return self.boolop(node)
         if kind is pyast.Compare:
-            if len(node.ops) != 1:
-                raise self.no(node, "chained comparisons (a < b < c) are")
-            cmp = _CMPOPS.get(type(node.ops[0]))
-            if cmp is None:
-                word = {
-                    pyast.Is: "'is'",
-                    pyast.IsNot: "'is not'",
-                    pyast.In: "'in'",
-                    pyast.NotIn: "'not in'",
-                }.get(type(node.ops[0]), "this comparison")
-                raise self.no(node, f"{word} comparisons are")
-            return Compare(cmp, self.expr(node.left), self.expr(node.comparators[0]), **pos)
+            return self.compare(node)
+        if kind is pyast.IfExp:
+            return self.ifexp(node)
         if kind is pyast.Call:
-            return self.call(node, statement=False)
+            if isinstance(node.func, pyast.Attribute):
+                value = self.method(node, statement=False)
+                assert not isinstance(value, list)
+                return value
+            return self.call(node)
         if kind is pyast.Subscript:
-            return self.subscript(node)
+            if isinstance(node.slice, pyast.Slice):
+                return self.slice_of(node)
+            if isinstance(node.slice, pyast.Tuple):
+                raise self.no(node, "tuple indices are")
+            array, index = self.operands([node.value, node.slice])
+            return Index(array, index, **pos)
         if kind is pyast.List:
-            return ArrayLit(tuple(self.expr(e) for e in node.elts), **pos)
+            for elt in node.elts:
+                if isinstance(elt, pyast.Starred):
+                    raise self.no(elt, "starred expressions are")
+            return ArrayLit(tuple(self.operands(node.elts)), **pos)
+        if kind is pyast.ListComp:
+            return self.materialize(self.gen_source(node), pos)
         what = _UNSUPPORTED_EXPRS.get(kind, f"'{kind.__name__}' expressions are")
         raise self.no(node, what)
 
     def constant(self, node: pyast.Constant) -> Expr:
         value = node.value
-        pos = _pos(node)
+        pos = pos_of(node)
         if isinstance(value, bool):
-            out = Num(int(value), **pos)
-            self.bool_ids.add(id(out))
-            return out
+            return self.true(pos) if value else self.false(pos)
         if isinstance(value, int):
             return Num(value, **pos)
         if isinstance(value, float):
@@ -466,7 +594,7 @@ class _Translator:
         raise self.no(node, "'...' is")
 
     def binop(self, node: pyast.BinOp) -> Expr:
-        pos = _pos(node)
+        pos = pos_of(node)
         if isinstance(node.op, pyast.Mult):
             for lst, count in ((node.left, node.right), (node.right, node.left)):
                 if isinstance(lst, pyast.List):
@@ -477,305 +605,183 @@ class _Translator:
                         and lst.elts[0].value == 0
                     ):
                         return Call("array", (self.expr(count),), **pos)
-                    raise self.no(node, "list repetition other than [0] * n is")
-        if isinstance(node.op, pyast.Add) and (
-            isinstance(node.left, pyast.List) or isinstance(node.right, pyast.List)
-        ):
-            raise self.no(node, "list concatenation is")
+                    return self.repeat(node, lst, count)
+        if isinstance(node.op, pyast.Add) and (self.listy(node.left) or self.listy(node.right)):
+            return self.concat(node)
         op = self.binop_kind(node.op, node)
-        return BinOp(op, self.expr(node.left), self.expr(node.right), **pos)
+        left, right = self.operands([node.left, node.right])
+        return BinOp(op, left, right, **pos)
 
-    def subscript(self, node: pyast.Subscript) -> Index:
-        if isinstance(node.slice, pyast.Slice):
-            raise self.no(node, "slicing is")
-        if isinstance(node.slice, pyast.Tuple):
-            raise self.no(node, "tuple indices are")
-        return Index(self.expr(node.value), self.expr(node.slice), **_pos(node))
+    def boolop(self, node: pyast.BoolOp) -> Expr:
+        pos = pos_of(node)
+        op = BoolKind.AND if isinstance(node.op, pyast.And) else BoolKind.OR
+        result = self.expr(node.values[0])
+        for value in node.values[1:]:
+            stmts, right = self.capture(self.expr, value)
+            if not stmts:
+                result = BoolOp(op, result, right, **pos)
+                continue
+            # the right operand needs statements: they run only when the left one does not decide
+            t = self.fresh("t")
+            self.pre.append(Assign(Name(t, **pos), result, **pos))
+            test: Expr = Name(t, **pos) if op is BoolKind.AND else Unary(UnaryKind.NOT, Name(t, **pos), **pos)
+            self.pre.append(If(test, (*stmts, Assign(Name(t, **pos), right, **pos)), **pos))
+            result = Name(t, **pos)
+        return result
 
-    def call(self, node: pyast.Call, *, statement: bool) -> Expr:
-        pos = _pos(node)
-        if node.keywords:
-            raise self.no(node.keywords[0], "keyword arguments are")
+    def ifexp(self, node: pyast.IfExp) -> Expr:
+        pos = pos_of(node)
+        test = self.expr(node.test)
+        t = self.fresh("t")
+        yes = self.stmt_of(lambda: [Assign(Name(t, **pos), self.expr(node.body), **pos)])
+        no = self.stmt_of(lambda: [Assign(Name(t, **pos), self.expr(node.orelse), **pos)])
+        self.pre.append(If(test, tuple(yes), tuple(no), **pos))
+        return Name(t, **pos)
+
+    def compare(self, node: pyast.Compare) -> Expr:
+        """One comparison, or a chain: each operand once, the later comparisons only while true."""
+        pos = pos_of(node)
+        ops = node.ops
+        for i, op in enumerate(ops):
+            if isinstance(op, pyast.Is | pyast.IsNot):
+                word = "'is'" if isinstance(op, pyast.Is) else "'is not'"
+                raise self.no(node, f"{word} comparisons are")
+            if isinstance(op, pyast.In | pyast.NotIn) and i < len(ops) - 1:
+                raise self.no(node, "'in' in the middle of a chained comparison is")
+        left = self.expr(node.left)
+        first, left = self.compare_step(ops[0], left, node.comparators[0], len(ops) > 1, pos)
+        if len(ops) == 1:
+            return first
+        later: list[tuple[list[Stmt], Expr]] = []
+        for i in range(1, len(ops)):
+            middle = i < len(ops) - 1
+            stmts, (cond, left) = self.capture(
+                self.compare_step, ops[i], left, node.comparators[i], middle, pos
+            )
+            later.append((stmts, cond))
+        if not any(stmts for stmts, _ in later):
+            result = first
+            for _, cond in later:
+                result = BoolOp(BoolKind.AND, result, cond, **pos)
+            return result
+        r = self.fresh("t")
+        nested: tuple[Stmt, ...] = ()
+        for stmts, cond in reversed(later):
+            inner: list[Stmt] = [*stmts, Assign(Name(r, **pos), cond, **pos)]
+            if nested:
+                inner.append(If(Name(r, **pos), nested, **pos))
+            nested = tuple(inner)
+        self.pre.append(Assign(Name(r, **pos), first, **pos))
+        self.pre.append(If(Name(r, **pos), nested, **pos))
+        return Name(r, **pos)
+
+    def compare_step(
+        self,
+        op: pyast.cmpop,
+        left: Expr,
+        right_node: pyast.expr,
+        middle: bool,
+        pos: dict[str, int],
+    ) -> tuple[Expr, Expr]:
+        """`left op right`; returns it and the right operand (the next comparison's left)."""
+        if isinstance(op, pyast.In | pyast.NotIn):
+            found = self.membership(left, right_node, pos, negate=isinstance(op, pyast.NotIn))
+            return found, found
+        stmts, right = self.capture(self.expr, right_node)
+        if stmts:
+            left = self.spill(left, pos)
+            self.pre += stmts
+        if middle and const_value(right) is None and not isinstance(right, Name):
+            left = self.spill(left, pos)  # evaluated before the operand saved now
+            right = self.spill(right, pos)
+        return Compare(CMPOPS[type(op)], left, right, **pos), right
+
+    # ---- calls --------------------------------------------------------------
+
+    def call(self, node: pyast.Call) -> Expr:
+        pos = pos_of(node)
         for arg in node.args:
             if isinstance(arg, pyast.Starred):
                 raise self.no(arg, "starred arguments are")
         func = node.func
-        nargs = len(node.args)
-        if isinstance(func, pyast.Attribute):
-            obj = self.expr(func.value)
-            if func.attr == "append":
-                if not statement:
-                    raise self.no(node, "append() used as a value (CPython gives None) is")
-                if nargs != 1:
-                    raise self.no(node, f"append with {nargs} arguments is")
-                return Call("append", (obj, self.expr(node.args[0])), **pos)
-            if func.attr == "pop":
-                if nargs:
-                    raise self.no(node, "pop with an index is")
-                return Call("pop", (obj,), **pos)
-            raise self.no(node, f"the method '.{func.attr}()' is")
         if not isinstance(func, pyast.Name):
             raise self.no(node, "calls of anything but a named function are")
         name = func.id
+        if any(name in scope for scope in self.scopes):
+            raise self.no(node, f"calling the loop variable '{name}' is")
         if name in self.funcs:
-            return Call(self.use(name), tuple(self.expr(a) for a in node.args), **pos)
+            return self.user_call(name, node)
         if name == "print":
             raise self.no(node, "print() used as a value is")
-        if name == "int":
-            if nargs != 1:
-                raise self.no(node, f"int() with {nargs} arguments is")
-            arg = node.args[0]
-            if isinstance(arg, pyast.Call) and isinstance(arg.func, pyast.Name) and arg.func.id == "input":
-                if arg.args or arg.keywords:
-                    raise self.no(arg, "input() with a prompt is")
-                return Call("read", (), **pos)
-            inner = self.expr(arg)
-            self.int_ids.add(id(inner))
-            return inner
         if name == "input":
             raise self.no(node, "input() other than int(input()) is")
+        if name == "int":
+            return self.int_call(node)
         if name == "range":
-            raise self.no(node, "range() outside a 'for' loop is")
-        if name in ("len", "abs"):
-            if nargs != 1:
-                raise self.no(node, f"{name}() with {nargs} arguments is")
-        elif name in ("min", "max"):
-            if nargs != 2:
-                raise self.no(node, f"{name}() with {nargs} arguments (only 2) is")
-        elif name in _PY_BUILTINS:
+            raise self.no(node, "range() outside a 'for' loop, a comprehension or list(...) is")
+        if name in self.builtin_funcs and self.is_builtin(name):
+            return self.builtin(name, node)
+        if name in self.bound:
+            raise self.no(node, f"calling '{name}', a name this program assigns (not a function), is")
+        if node.keywords:
+            raise self.no(node.keywords[0], "keyword arguments are")
+        if name in self.python_builtins and name not in self.bound:
             raise self.no(node, f"the builtin '{name}' is")
-        else:
-            name = self.use(name)  # undefined: the semantic check reports it
-        return Call(name, tuple(self.expr(a) for a in node.args), **pos)
+        # a variable or an undefined name: the semantic check reports it
+        return Call(self.use(name), tuple(self.operands(node.args)), **pos)
 
+    def default_value(self, node: pyast.expr) -> Expr:
+        """A parameter's default: an integer constant (Python evaluates it once, at the `def`)."""
+        if isinstance(node, pyast.UnaryOp) and isinstance(node.op, pyast.USub | pyast.UAdd):
+            inner = self.default_value(node.operand)
+            value = const_value(inner)
+            if value is not None and isinstance(node.op, pyast.USub):
+                return num(-value)
+            return inner
+        if isinstance(node, pyast.Constant) and isinstance(node.value, int):
+            return Num(int(node.value), **pos_of(node))
+        return Name("", **pos_of(node))  # not a constant: funcdef refuses it
 
-# ---- the static pass: what CPython would print or do differently -----------
+    def user_call(self, name: str, node: pyast.Call) -> Expr:
+        """A call of the program's function: keyword arguments and defaults become positions."""
+        pos = pos_of(node)
+        params, defaults = self.signatures[name]
+        if not node.keywords and len(node.args) >= len(params) - len(defaults):
+            args = self.operands(node.args)
+            args += [self.default_value(defaults[p]) for p in params[len(args) :] if p in defaults]
+            return Call(self.use(name), tuple(args), **pos)
+        for kw in node.keywords:
+            if kw.arg is None:
+                raise self.no(kw, "** arguments are")
+        values = self.operands([*node.args, *(kw.value for kw in node.keywords)])
+        if node.keywords:  # the values are passed in another order than written: evaluate them now
+            values = [self.spill(v, pos) for v in values]
+        slots: dict[str, Expr] = dict(zip(params, values[: len(node.args)], strict=False))
+        for kw, value in zip(node.keywords, values[len(node.args) :], strict=True):
+            if kw.arg not in params:
+                raise self.no(kw, f"the keyword argument '{kw.arg}' (not a parameter of '{name}') is")
+            if kw.arg in slots:
+                raise self.no(kw, f"giving the argument '{kw.arg}' twice is")
+            slots[kw.arg] = value
+        args: list[Expr] = []
+        for param in params:
+            if param in slots:
+                args.append(slots[param])
+            elif param in defaults:
+                args.append(self.default_value(defaults[param]))
+            else:
+                raise self.no(node, f"calling '{name}' without its argument '{param}' is")
+        return Call(self.use(name), tuple(args), **pos)
 
-
-def _exprs_of(stmt: Stmt) -> list[Expr]:
-    if isinstance(stmt, Assign):
-        out = [stmt.value]
-        if isinstance(stmt.target, Index):
-            out += [stmt.target.array, stmt.target.index]
-        return out
-    if isinstance(stmt, AugAssign):
-        out = [stmt.value]
-        if isinstance(stmt.target, Index):
-            out += [stmt.target.array, stmt.target.index]
-        return out
-    if isinstance(stmt, If | While):
-        return [stmt.cond]
-    if isinstance(stmt, For):
-        return [e for e in (stmt.start, stmt.stop, stmt.step) if e is not None]
-    if isinstance(stmt, Return):
-        return [] if stmt.value is None else [stmt.value]
-    if isinstance(stmt, Print):
-        return list(stmt.args)
-    if isinstance(stmt, Assert):
-        return [stmt.test]
-    if isinstance(stmt, ExprStmt):
-        return [stmt.value]
-    return []
-
-
-def _walk_stmts(body: tuple[Stmt, ...]):
-    for stmt in body:
-        yield stmt
-        if isinstance(stmt, If):
-            yield from _walk_stmts(stmt.body)
-            yield from _walk_stmts(stmt.orelse)
-        elif isinstance(stmt, While | For):
-            yield from _walk_stmts(stmt.body)
-
-
-def _walk_expr(expr: Expr):
-    yield expr
-    for child in children(expr):
-        yield from _walk_expr(child)
-
-
-class _KindCheck:
-    """Flow-insensitive "may be a bool / may be a list" masks per scope, then checks."""
-
-    def __init__(self, translator: _Translator, module: Module) -> None:
-        self.t = translator
-        self.module = module
-        self.funcs = {s.name: s for s in module.body if isinstance(s, FuncDef)}
-        self.top = tuple(s for s in module.body if not isinstance(s, FuncDef))
-        self.env: dict[str | None, dict[str, int]] = {None: {}}
-        self.local_names: dict[str, set[str]] = {}
-        self.ret: dict[str, int] = {}
-        for name, fd in self.funcs.items():
-            self.env[name] = {}
-            self.ret[name] = 0
-            names = set(fd.params)
-            for stmt in _walk_stmts(fd.body):
-                if isinstance(stmt, Assign | AugAssign) and isinstance(stmt.target, Name):
-                    names.add(stmt.target.id)
-                elif isinstance(stmt, For):
-                    names.add(stmt.var)
-            self.local_names[name] = names
-
-    def scopes(self):
-        yield None, self.top
-        for name, fd in self.funcs.items():
-            yield name, fd.body
-
-    def lookup(self, name: str, scope: str | None) -> int:
-        if scope is not None and name in self.local_names[scope]:
-            return self.env[scope].get(name, 0)
-        return self.env[None].get(name, 0)
-
-    def kind(self, e: Expr, scope: str | None) -> int:
-        if id(e) in self.t.int_ids:
-            return 0
-        if isinstance(e, Num):
-            return _BOOL if id(e) in self.t.bool_ids else 0
-        if isinstance(e, Name):
-            return self.lookup(e.id, scope)
-        if isinstance(e, Compare):
-            return _BOOL
-        if isinstance(e, Unary):
-            return _BOOL if e.op is UnaryKind.NOT else 0
-        if isinstance(e, BoolOp):
-            return self.kind(e.left, scope) | self.kind(e.right, scope)
-        if isinstance(e, BinOp):
-            if e.op in (BinOpKind.BAND, BinOpKind.BOR, BinOpKind.BXOR):
-                return self.kind(e.left, scope) & self.kind(e.right, scope) & _BOOL
-            return 0
-        if isinstance(e, ArrayLit):
-            return _LIST
-        if isinstance(e, Call):
-            if e.func in self.funcs:
-                return self.ret[e.func]
-            if e.func == "array":
-                return _LIST
-            if e.func in ("min", "max"):
-                return self.kind(e.args[0], scope) | self.kind(e.args[1], scope)
-            return 0
-        return 0
-
-    def join(self, table: dict[str, int], key: str, mask: int) -> bool:
-        old = table.get(key, 0)
-        if old | mask != old:
-            table[key] = old | mask
-            return True
-        return False
-
-    def propagate(self) -> bool:
-        changed = False
-        for scope, body in self.scopes():
-            env = self.env[scope]
-            for stmt in _walk_stmts(body):
-                if isinstance(stmt, Assign) and isinstance(stmt.target, Name):
-                    changed |= self.join(env, stmt.target.id, self.kind(stmt.value, scope))
-                elif isinstance(stmt, Return) and scope is not None and stmt.value is not None:
-                    changed |= self.join(self.ret, scope, self.kind(stmt.value, scope))
-                for top in _exprs_of(stmt):
-                    for e in _walk_expr(top):
-                        if isinstance(e, Call) and e.func in self.funcs:
-                            fd = self.funcs[e.func]
-                            for param, arg in zip(fd.params, e.args):
-                                changed |= self.join(self.env[e.func], param, self.kind(arg, scope))
-        return changed
-
-    def fail(self, node: Expr | Stmt, message: str) -> UnsupportedPython:
-        return UnsupportedPython(message, file=self.t.file, line=node.line, col=node.col)
-
-    def run(self) -> None:
-        for _ in range(50):
-            if not self.propagate():
-                break
-        used_as_value: set[str] = set()
-        for _scope, body in self.scopes():
-            for stmt in _walk_stmts(body):
-                for top in _exprs_of(stmt):
-                    for e in _walk_expr(top):
-                        discarded = isinstance(stmt, ExprStmt) and e is stmt.value
-                        if isinstance(e, Call) and e.func in self.funcs and not discarded:
-                            used_as_value.add(e.func)
-        for name in sorted(used_as_value):
-            fd = self.funcs[name]
-            bare = next((s for s in _walk_stmts(fd.body) if isinstance(s, Return) and s.value is None), None)
-            if bare is not None or not always_returns(fd.body):
-                where = bare if bare is not None else fd
-                raise self.fail(
-                    where,
-                    f"function '{name}' is used as a value but can end without returning one "
-                    "(CPython would give None)",
-                )
-        for scope, body in self.scopes():
-            for stmt in _walk_stmts(body):
-                self.check_stmt(stmt, scope)
-
-    def check_stmt(self, stmt: Stmt, scope: str | None) -> None:
-        kind = self.kind
-        if isinstance(stmt, Print):
-            for arg in stmt.args:
-                k = kind(arg, scope)
-                if k & _BOOL:
-                    raise self.fail(
-                        arg,
-                        "printing a comparison or boolean value is not supported: CPython prints "
-                        "True/False (wrap it in int(...))",
-                    )
-                if k & _LIST:
-                    raise self.fail(arg, "printing a list is not supported in the Cadmus Python subset")
-        elif isinstance(stmt, Assign) and isinstance(stmt.target, Index):
-            self.element(stmt.value, scope)
-        elif isinstance(stmt, AugAssign):
-            if kind(stmt.target, scope) & _LIST or kind(stmt.value, scope) & _LIST:
-                raise self.fail(stmt, f"augmented assignment on a list is {_SUFFIX}")
-        elif isinstance(stmt, If | While):
-            self.truth(stmt.cond, scope)
-        elif isinstance(stmt, Assert):
-            self.truth(stmt.test, scope)
-        for top in _exprs_of(stmt):
-            for e in _walk_expr(top):
-                self.check_expr(e, scope)
-
-    def element(self, value: Expr, scope: str | None) -> None:
-        k = self.kind(value, scope)
-        if k & _BOOL:
-            raise self.fail(
-                value,
-                "storing a comparison or boolean value in a list is not supported: CPython keeps "
-                "True/False (wrap it in int(...))",
-            )
-        if k & _LIST:
-            raise self.fail(value, f"lists of lists are {_SUFFIX}")
-
-    def truth(self, cond: Expr, scope: str | None) -> None:
-        if self.kind(cond, scope) & _LIST:
-            raise self.fail(cond, f"the truth value of a list is {_SUFFIX} (use len(...) > 0)")
-
-    def check_expr(self, e: Expr, scope: str | None) -> None:
-        kind = self.kind
-        if isinstance(e, BinOp):
-            if kind(e.left, scope) & _LIST or kind(e.right, scope) & _LIST:
-                raise self.fail(e, f"arithmetic on lists is {_SUFFIX}")
-            if e.op is BinOpKind.POW:
-                k = const_value(e.right)
-                if k is not None and k < 0:
-                    raise self.fail(e, f"negative exponents (CPython gives a float) are {_SUFFIX}")
-        elif isinstance(e, Compare):
-            if kind(e.left, scope) & _LIST or kind(e.right, scope) & _LIST:
-                raise self.fail(e, f"comparing lists is {_SUFFIX}")
-        elif isinstance(e, Unary):
-            if kind(e.operand, scope) & _LIST:
-                if e.op is UnaryKind.NOT:
-                    raise self.fail(e, f"the truth value of a list is {_SUFFIX} (use len(...) > 0)")
-                raise self.fail(e, f"arithmetic on lists is {_SUFFIX}")
-        elif isinstance(e, BoolOp):
-            self.truth(e.left, scope)
-            self.truth(e.right, scope)
-        elif isinstance(e, ArrayLit):
-            for elt in e.elts:
-                self.element(elt, scope)
-        elif isinstance(e, Call):
-            if e.func == "append" and e.func not in self.funcs:
-                self.element(e.args[1], scope)
-            elif e.func in ("abs", "min", "max") and e.func not in self.funcs:
-                for arg in e.args:
-                    if kind(arg, scope) & _LIST:
-                        raise self.fail(arg, f"{e.func}() of a list is {_SUFFIX}")
+    def int_call(self, node: pyast.Call) -> Expr:
+        if node.keywords or len(node.args) != 1:
+            raise self.no(node, f"int() with {len(node.args) + len(node.keywords)} arguments is")
+        arg = node.args[0]
+        if _is_call_of(arg, "input"):
+            assert isinstance(arg, pyast.Call)
+            if arg.args or arg.keywords:
+                raise self.no(arg, "input() with a prompt is")
+            return Call("read", (), **pos_of(node))
+        inner = self.expr(arg)
+        self.marks.int_ids.add(id(inner))
+        return inner

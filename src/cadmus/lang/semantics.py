@@ -21,6 +21,14 @@ offending node (program order). The rules (docs/language.md, "Static rules"):
   function may also read a global it never assigns (a name assigned anywhere
   at top level), as Python does; Python-only operators and builtins are
   allowed only there.
+- Mode `"python"` has Python's run-time `NameError` instead of the static
+  rule: a read that some path (loops' back edges included) may reach with
+  the name assigned is accepted, and `reads_to_check` names the reads the
+  compiler must check at run time (those not definitely assigned, and
+  functions' reads of globals that some top-level call may reach before
+  the global is set). A read no path can reach assigned is still an error.
+  A top-level call may not reach (through other functions) a function
+  whose `def` comes later.
 - `return` only inside a function; `break`/`continue` only inside a loop;
   calls have the right number of arguments; expression statements are calls.
 """
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from cadmus.lang import ast as A
 from cadmus.lang.errors import SemanticError
@@ -71,6 +80,14 @@ class _Checker:
         self.loops = 0
         self.defs_seen: set[str] = set()  # top-level defs checked so far (program order)
         self.scope_globals: set[str] = set()  # names assigned anywhere at top level
+        # python mode: what Python's run-time NameError needs
+        self.seen: set[str] = set()  # names assigned by the statements of this scope checked so far
+        self.loop_assigned: list[set[str]] = []  # names assigned anywhere in each enclosing loop
+        self.unproven: set[int] = set()  # ids of reads that are not definitely assigned
+        self.unproven_names: dict[str | None, set[str]] = {}  # scope (None: top level) -> their names
+        self.global_reads: list[tuple[int, str]] = []  # (id, name): functions' reads of globals
+        self.call_defined: set[str] | None = None  # globals set at every top-level call of a function
+        self.callees: dict[str, set[str]] = {}  # function -> functions its body calls
 
     def error(self, message: str, node: A.Node) -> SemanticError:
         return SemanticError(message, file=self.file, line=node.line or None, col=node.col or None)
@@ -126,12 +143,14 @@ class _Checker:
             if p in seen:
                 raise self.error(f"duplicate parameter '{p}' in function '{f.name}'", f)
             seen.add(p)
-        saved = (self.func, self.locals, self.loops)
+        saved = (self.func, self.locals, self.loops, self.seen, self.loop_assigned)
         self.func = f
         self.loops = 0
+        self.seen = set()
+        self.loop_assigned = []
         self.locals = _assigned_names(f.body, set(f.params)) if self.python else None
         self.block(f.body, set(seen))
-        self.func, self.locals, self.loops = saved
+        self.func, self.locals, self.loops, self.seen, self.loop_assigned = saved
 
     # ---- statements ----------------------------------------------------
 
@@ -145,6 +164,8 @@ class _Checker:
 
     def assign_name(self, name: str, node: A.Node, defined: set[str], what: str = "variable") -> set[str]:
         self.check_variable_name(name, node, what)
+        if self.python:
+            self.seen.add(name)
         if name in defined:
             return defined
         return defined | {name}
@@ -184,16 +205,20 @@ class _Checker:
                 return d2, True
             return defined, False
         if cls is A.While:
+            self.enter_loop(s.body, set())
             self.expr(s.cond, defined)
             self.loop_body(s.body, defined, s, "while")
+            self.leave_loop()
             return defined, True
         if cls is A.For:
             self.expr(s.start, defined)
             self.expr(s.stop, defined)
             if s.step is not None:
                 self.expr(s.step, defined)
+            self.enter_loop(s.body, {s.var})
             inner = self.assign_name(s.var, s, defined, "loop variable")
             self.loop_body(s.body, inner, s, "for")
+            self.leave_loop()
             return defined, True
         if cls is A.FuncDef:
             # Top-level definitions are handled by `module`: this one is nested.
@@ -224,6 +249,15 @@ class _Checker:
         if cls is A.Pass:
             return defined, True
         raise self.error(f"not a statement: {type(s).__name__}", s)
+
+    def enter_loop(self, body: tuple[A.Stmt, ...], names: set[str]) -> None:
+        """Python mode: the names a loop assigns may be set at any point of it (the back edge)."""
+        if self.python:
+            self.loop_assigned.append(_assigned_names(body, names))
+
+    def leave_loop(self) -> None:
+        if self.python:
+            self.loop_assigned.pop()
 
     def loop_body(self, body: tuple[A.Stmt, ...], defined: set[str], node: A.Node, what: str) -> None:
         if not body:
@@ -273,22 +307,51 @@ class _Checker:
             raise self.error(f"function '{name}' cannot be used as a value (call it)", e)
         if name in A.BUILTINS:
             raise self.error(f"builtin '{name}' cannot be used as a value (call it)", e)
-        if self.func is not None:
-            if self.python and name not in self.locals and name in self.scope_globals:
-                return  # Python: a function reads a global it never assigns
-            if name in self.scope_globals:
-                raise self.error(
-                    f"undefined name '{name}' (functions do not see global variables; pass it as a parameter)",
-                    e,
-                )
+        func = self.func
+        in_function = func is not None
+        if in_function and self.python and name not in self.locals and name in self.scope_globals:
+            self.global_reads.append((id(e), name))
+            return  # Python: a function reads a global it never assigns
+        if self.python and (name in self.seen or any(name in names for names in self.loop_assigned)):
+            self.unproven.add(id(e))  # some path assigns it: Python's NameError, checked at run time
+            scope = None if func is None else func.name
+            self.unproven_names.setdefault(scope, set()).add(name)
+            return
+        if func is not None and self.python and name in self.locals:
+            where = f"'{func.name}' assigns it, so it is local there, but not before this read"
+            raise self.error(f"undefined name '{name}' ({where}: Python's UnboundLocalError)", e)
+        if in_function and name in self.scope_globals:
+            raise self.error(
+                f"undefined name '{name}' (functions do not see global variables; pass it as a parameter)",
+                e,
+            )
         raise self.error(f"undefined name '{name}'", e)
+
+    def top_level_call(self, name: str, e: A.Call, defined: set[str]) -> None:
+        """Python runs each `def` where it stands: everything the call can reach must be defined."""
+        if name not in self.defs_seen:
+            raise self.error(f"function '{name}' is called before its definition", e)
+        reach, todo = {name}, [name]
+        while todo:
+            for callee in sorted(self.callees.get(todo.pop(), ())):
+                if callee not in reach:
+                    if callee not in self.defs_seen:
+                        raise self.error(
+                            f"function '{callee}' may be called (through '{name}') before its definition", e
+                        )
+                    reach.add(callee)
+                    todo.append(callee)
+        self.call_defined = set(defined) if self.call_defined is None else self.call_defined & defined
 
     def call(self, e: A.Call, defined: set[str]) -> None:
         name = e.func
         f = self.funcs.get(name)
         if f is not None:
-            if self.python and self.func is None and name not in self.defs_seen:
-                raise self.error(f"function '{name}' is called before its definition", e)
+            if self.python:
+                if self.func is None:
+                    self.top_level_call(name, e, defined)
+                else:
+                    self.callees.setdefault(self.func.name, set()).add(name)
             expected = len(f.params)
         elif name in A.BUILTINS:
             if name in A.PYTHON_ONLY_BUILTINS and not self.python:
@@ -308,8 +371,7 @@ class _Checker:
             self.expr(a, defined)
 
 
-def check_semantics(module: A.Module, mode: str = "dsl", *, file: str | None = None) -> None:
-    """Raise `SemanticError` at the first node that breaks a static rule; see the module doc."""
+def _run(module: A.Module, mode: str, file: str | None) -> _Checker:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     if not isinstance(module, A.Module):
@@ -319,3 +381,58 @@ def check_semantics(module: A.Module, mode: str = "dsl", *, file: str | None = N
         checker.module(module)
     except RecursionError:
         raise SemanticError("program nested too deeply", file=file) from None
+    return checker
+
+
+@dataclass(frozen=True, slots=True)
+class NameChecks:
+    """The reads mode "python" checks at run time (Python's `NameError`), found by `reads_to_check`.
+
+    `reads` holds the `id`s of the `Name` nodes to check; `names` the names
+    that need an "is set" flag, per scope (None: the top level, including
+    the globals that functions read before they may be set; a function's
+    name: its locals).
+    """
+
+    reads: frozenset[int]
+    names: dict[str | None, frozenset[str]]
+
+
+_last: tuple[A.Module, NameChecks] | None = None  # the last module checked in mode "python"
+
+
+def _name_checks(checker: _Checker) -> NameChecks:
+    safe = checker.call_defined  # None: no top-level call, so no function ever runs
+    late = [(ident, name) for ident, name in checker.global_reads if safe is not None and name not in safe]
+    names = {scope: set(found) for scope, found in checker.unproven_names.items()}
+    if late:
+        names.setdefault(None, set()).update(name for _, name in late)
+    reads = frozenset(checker.unproven | {ident for ident, _ in late})
+    return NameChecks(reads, {scope: frozenset(found) for scope, found in names.items()})
+
+
+def check_semantics(module: A.Module, mode: str = "dsl", *, file: str | None = None) -> None:
+    """Raise `SemanticError` at the first node that breaks a static rule; see the module doc."""
+    global _last
+    checker = _run(module, mode, file)
+    if checker.python:
+        _last = (module, _name_checks(checker))
+
+
+def reads_to_check(module: A.Module) -> NameChecks:
+    """The reads that need a run-time check in mode "python" (see `NameChecks`).
+
+    These are the reads that are not definitely assigned (CPython's
+    `NameError` or `UnboundLocalError` when the path that assigns the name
+    did not run), and functions' reads of a global that is not definitely
+    assigned at every top-level call of a function. Raises `SemanticError`
+    like `check_semantics(module, "python")`. Trees are immutable: the
+    answer for the module `check_semantics` saw last is remembered.
+    """
+    global _last
+    last = _last
+    if last is not None and last[0] is module:
+        return last[1]
+    checks = _name_checks(_run(module, "python", None))
+    _last = (module, checks)
+    return checks
