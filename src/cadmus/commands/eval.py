@@ -42,10 +42,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_complete)
 
 
-def _eval(args: argparse.Namespace) -> int:
-    from cadmus.eval import EvalOptions, evaluate, load_checkpoint, resolve_device, split_table
+def _load(path: str, device: str):
+    """A checkpoint of either kind: a Cadmus model, or a fine-tuned Hugging Face one (`cadmus.hf`,
+    imported only for those)."""
+    from cadmus.eval import find_checkpoint, load_checkpoint, resolve_device
+    from cadmus.train import checkpoint_kind
 
-    ckpt = load_checkpoint(args.checkpoint, resolve_device(args.device))
+    ckpt_dir, _ = find_checkpoint(path)
+    if checkpoint_kind(ckpt_dir) == "hf":
+        from cadmus.hf import load_finetuned
+
+        return load_finetuned(path, resolve_device(device))
+    return load_checkpoint(path, resolve_device(device))
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from cadmus.eval import EvalOptions, evaluate, split_table
+
+    ckpt = _load(args.checkpoint, args.device)
     dataset = Path(args.dataset)
     base = ckpt.run_dir if ckpt.run_dir is not None else ckpt.path
     out = Path(args.out) if args.out else base / "eval" / dataset.resolve().name
@@ -78,7 +92,7 @@ def _report(args: argparse.Namespace) -> int:
 
 def _complete(args: argparse.Namespace) -> int:
     from cadmus.errors import CadmusError
-    from cadmus.eval import complete, load_checkpoint, resolve_device
+    from cadmus.eval import complete
 
     if args.text is not None:
         prefix = args.text
@@ -89,7 +103,7 @@ def _complete(args: argparse.Namespace) -> int:
             raise CadmusError(f"cannot read: {err.strerror}", file=args.file) from None
     else:
         prefix = sys.stdin.read()
-    ckpt = load_checkpoint(args.checkpoint, resolve_device(args.device))
+    ckpt = _load(args.checkpoint, args.device)
     result = complete(ckpt, prefix, max_new_tokens=args.max_new_tokens, temperature=args.temperature)
     print(result.program, end="" if result.program.endswith("\n") else "\n")
     print(f"# verdict: {result.verdict}")

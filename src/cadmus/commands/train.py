@@ -1,4 +1,8 @@
-"""`cadmus train CONFIG [key=value ...] [--resume]`: train a model from a YAML config."""
+"""`cadmus train CONFIG [key=value ...] [--resume]`: train a model from a YAML config.
+
+A config with ``model.hf`` fine-tunes a pretrained Hugging Face model (`cadmus.hf.finetune`):
+the same trainer, with that model and its tokenizer (docs/hf.md).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ import argparse
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train",
-        help="train a model from a config (CPU, GPU, or DDP under torchrun)",
+        help="train a model from a config (CPU, GPU, or DDP under torchrun); model.hf fine-tunes a "
+        "pretrained Hugging Face model",
         description="Train a model. Overrides use dotted keys, values read as YAML: "
         "cadmus train configs/train/tiny-cpu.yaml optim.lr=1e-3 model.n_layer=4 stop.max_steps=2000",
     )
@@ -28,6 +33,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         overrides.append(f"out_dir={args.out}")
     config = load_config(args.config, overrides)
+    if config.model.hf is not None:
+        from cadmus.hf import finetune
+
+        finetune(config, quick_eval=True, eval_prompts=config.eval.prompts)
+        return 0
     train(config, on_eval=_quick_eval(config))
     return 0
 
@@ -38,4 +48,4 @@ def _quick_eval(config):
         from cadmus.eval import quick_eval_hook
     except ImportError:
         return None
-    return quick_eval_hook(config)
+    return quick_eval_hook(config, n=config.eval.prompts)

@@ -33,16 +33,38 @@ class EvalError(CadmusError):
 
 @dataclass(frozen=True)
 class Checkpoint:
-    model: GPT
-    tokenizer: Tokenizer
+    """A model with its tokenizer, and how to prompt it and decode from it.
+
+    For a Cadmus model the last two fields stay None: a prompt is ``<bos> prompt <sep>`` and
+    decoding is `cadmus.model.generate`. Another model family (a fine-tuned Hugging Face model,
+    `cadmus.hf`) gives its own: `prompt_ids(text)` returns the ids a prompt is given to the model
+    as (the framing used in training), and `generate` has `cadmus.model.generate`'s signature and
+    contract (left-padded rows with an attention mask, greedy at temperature 0, stop at `eos_id`,
+    at most ``model.config.block_size`` tokens in all).
+    """
+
+    model: GPT | Any
+    tokenizer: Tokenizer | Any
     path: Path
     run_dir: Path | None
+    generate: Callable[..., torch.Tensor] | None = None
+    prompt_ids: Callable[[str], list[int]] | None = None
+
+    def encode_prompt(self, text: str) -> list[int]:
+        """The ids of a prompt as the model reads it before its answer."""
+        if self.prompt_ids is not None:
+            return self.prompt_ids(text)
+        tok = self.tokenizer
+        return [tok.bos_id, *tok.encode(text), tok.sep_id]
 
 
 def find_checkpoint(path: str | Path) -> tuple[Path, Path | None]:
     """The checkpoint directory for `path` (a checkpoint, or a run dir: its latest)."""
+    from cadmus.train import BACKEND
+
     path = Path(path)
-    if (path / "tokenizer.json").is_file() and (path / "model.safetensors").is_file():
+    model_file = (path / "model.safetensors").is_file() or (path / BACKEND).is_file()
+    if (path / "tokenizer.json").is_file() and model_file:
         run = path.parent.parent if path.parent.name == "checkpoints" else None
         return path, run
     ckpts = path / "checkpoints"
@@ -58,7 +80,19 @@ def find_checkpoint(path: str | Path) -> tuple[Path, Path | None]:
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """A Cadmus checkpoint (or a run's latest). Another kind (`cadmus.train.checkpoint_kind`) is
+    refused with one line: `cadmus.hf.open_checkpoint` loads fine-tuned Hugging Face models too."""
+    from cadmus.train import checkpoint_kind
+
     ckpt, run = find_checkpoint(path)
+    kind = checkpoint_kind(ckpt)
+    if kind != "cadmus":
+        hint = (
+            " (a fine-tuned Hugging Face model: load it with cadmus.hf.open_checkpoint)"
+            if kind == "hf"
+            else ""
+        )
+        raise EvalError(f"not a Cadmus model checkpoint but a {kind!r} one{hint}", file=str(ckpt))
     tokenizer = Tokenizer.load(ckpt / "tokenizer.json")
     model = load_model(ckpt, device=device).eval()
     if model.config.vocab_size != tokenizer.vocab_size:
@@ -152,7 +186,8 @@ def generate_answers(
     """
     model, tok = ckpt.model, ckpt.tokenizer
     device = next(model.parameters()).device
-    encoded = [[tok.bos_id, *tok.encode(p), tok.sep_id] for p in prompts]
+    decode = ckpt.generate if ckpt.generate is not None else generate
+    encoded = [ckpt.encode_prompt(p) for p in prompts]
     block = model.config.block_size
     gen = torch.Generator(device=device).manual_seed(seed)
     answers: list[list[str | None]] = [[] for _ in prompts]
@@ -171,7 +206,7 @@ def generate_answers(
                 idx[row, width - len(ids) :] = torch.tensor(ids)
                 mask[row, width - len(ids) :] = 1
             new = min(max(max_new_tokens[i] for i in chunk), block - width)
-            out = generate(
+            out = decode(
                 model,
                 idx.to(device),
                 new,

@@ -12,7 +12,13 @@
   entry is the total token count);
 
 plus `tokenizer.json` and `pack.json` (hashes of the dataset and the
-tokenizer, settings and statistics). A second call with the same dataset,
+tokenizer, settings and statistics).
+
+The tokenizer is Cadmus's (`Tokenizer`, or a path to its JSON), or another
+one that frames examples itself (`ExampleTokenizer`: a pretrained model's,
+from `cadmus.hf`): its `encode_example(prompt, completion)` gives the ids and
+how many of them are prompt, and its `sha256` goes into `pack.json`, so a
+pack made with one tokenizer is never taken for another's. A second call with the same dataset,
 tokenizer and settings finds `pack.json` matching and does nothing. Files
 are written under temporary names and renamed into place; `pack.json` goes
 last, so an interrupted pack is never mistaken for a finished one.
@@ -27,7 +33,7 @@ import sys
 import time
 from array import array
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -39,6 +45,26 @@ PACK_FORMAT = "cadmus-pack"
 PACK_VERSION = 1
 LOSS_ON = ("completion", "all")
 _COLUMNS = ("prompt", "completion")
+
+
+class ExampleTokenizer(Protocol):
+    """A tokenizer that frames an example itself (what `pack` needs of a non-Cadmus tokenizer)."""
+
+    sha256: str  # identity: equal hashes mean identical encodings and framing
+    vocab_size: int
+    pad_id: int
+    bos_id: int | None
+    eos_id: int
+    sep_id: int | None
+
+    def encode_example(self, prompt: str, completion: str) -> tuple[list[int], int]:
+        """The ids of a whole training example and how many of them (from the start) are prompt;
+        the rest (completion and the closing end-of-sequence token) are targets."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def save(self, path: str | Path) -> Any: ...
 
 
 def _find_splits(dataset_dir: Path) -> dict[str, list[Path]]:
@@ -101,7 +127,7 @@ def _cached(out_dir: Path, want: dict[str, Any]) -> dict[str, Any] | None:
 
 def pack(
     dataset_dir: str | Path,
-    tokenizer: Tokenizer | str | Path,
+    tokenizer: Tokenizer | ExampleTokenizer | str | Path,
     out_dir: str | Path,
     *,
     loss_on: str = "completion",
@@ -118,7 +144,7 @@ def pack(
     """
     if loss_on not in LOSS_ON:
         raise TokenizerError(f"loss_on must be one of {', '.join(LOSS_ON)}, got {loss_on!r}", key="loss_on")
-    if not isinstance(tokenizer, Tokenizer):
+    if isinstance(tokenizer, str | Path):
         tokenizer = Tokenizer.load(tokenizer)
     dataset_dir = Path(dataset_dir)
     out_dir = Path(out_dir)
@@ -165,7 +191,7 @@ def pack(
 def _pack_split(
     split: str,
     shards: list[Path],
-    tok: Tokenizer,
+    tok: Tokenizer | ExampleTokenizer,
     out_dir: Path,
     loss_on: str,
     batch_rows: int,
@@ -183,7 +209,7 @@ def _pack_split(
 def _write_split(
     split: str,
     shards: list[Path],
-    tok: Tokenizer,
+    tok: Tokenizer | ExampleTokenizer,
     out_dir: Path,
     loss_on: str,
     batch_rows: int,
@@ -191,7 +217,9 @@ def _write_split(
     names: tuple[str, str, str],
     tmps: list[Path],
 ) -> dict[str, Any]:
-    encode = tok.encode
+    # Cadmus frames <bos> prompt <sep> completion <eos>; another tokenizer frames the example itself
+    frame = None if isinstance(tok, Tokenizer) else tok.encode_example
+    encode = tok.encode if frame is None else None
     bos, sep, eos = tok.bos_id, tok.sep_id, tok.eos_id
     prompt_byte = b"\x01" if loss_on == "all" else b"\x00"
     offsets = array("q", [0])
@@ -216,19 +244,29 @@ def _write_split(
                 toks = array("H")
                 mask = bytearray()
                 for p_text, c_text in zip(prompts, completions):
-                    try:
-                        p = encode(p_text)
-                        c = encode(c_text)
-                    except TokenizerError as err:
-                        which = "prompt" if _fails(encode, p_text) else "completion"
-                        raise TokenizerError(f"row {row}, {which}: {err.message}", file=str(shard)) from None
-                    toks.append(bos)
-                    toks.extend(p)
-                    toks.append(sep)
-                    toks.extend(c)
-                    toks.append(eos)
-                    n_prompt = len(p) + 2
-                    n_target = len(c) + 1
+                    if frame is not None:
+                        try:
+                            ids, n_prompt = frame(p_text, c_text)
+                        except TokenizerError as err:
+                            raise TokenizerError(f"row {row}: {err.message}", file=str(shard)) from None
+                        toks.extend(ids)
+                        n_target = len(ids) - n_prompt
+                    else:
+                        try:
+                            p = encode(p_text)
+                            c = encode(c_text)
+                        except TokenizerError as err:
+                            which = "prompt" if _fails(encode, p_text) else "completion"
+                            raise TokenizerError(
+                                f"row {row}, {which}: {err.message}", file=str(shard)
+                            ) from None
+                        toks.append(bos)
+                        toks.extend(p)
+                        toks.append(sep)
+                        toks.extend(c)
+                        toks.append(eos)
+                        n_prompt = len(p) + 2
+                        n_target = len(c) + 1
                     mask += prompt_byte * n_prompt
                     mask += b"\x01" * n_target
                     length = n_prompt + n_target

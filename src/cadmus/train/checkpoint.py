@@ -10,6 +10,11 @@ directory) replaced, itself through a temporary file and ``os.replace``. A
 crash at any point leaves the previous ``latest`` whole. Loading checks every
 file against the manifest, so a truncated or corrupted file is reported by
 name instead of failing somewhere inside torch.
+
+The model files come from the run's backend (`cadmus.train.backend`). A
+backend other than Cadmus's writes ``backend.json`` (``{"kind": ...}``) beside
+them, so that a reader can tell what it holds (`checkpoint_kind`) before
+trying to load it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from cadmus.files import sha256_file
 MANIFEST = "manifest.json"
 LATEST = "latest"
 TRAINER = "trainer.pt"
+BACKEND = "backend.json"
 
 
 class CheckpointError(CadmusError):
@@ -124,6 +130,21 @@ def verify_checkpoint(path: Path) -> dict[str, Any]:
                 "checkpoint file is corrupted: SHA-256 does not match the manifest", file=str(f)
             )
     return manifest
+
+
+def checkpoint_kind(path: str | os.PathLike[str]) -> str:
+    """What a checkpoint directory holds: ``cadmus`` (a Cadmus GPT), or the ``kind`` that its
+    ``backend.json`` records (``hf``: a fine-tuned Hugging Face model)."""
+    marker = Path(path) / BACKEND
+    if not marker.is_file():
+        return "cadmus"
+    try:
+        kind = json.loads(marker.read_text())["kind"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
+        raise CheckpointError(f"unreadable backend record ({type(err).__name__})", file=str(marker)) from None
+    if not isinstance(kind, str) or not kind:
+        raise CheckpointError("the backend record names no kind", file=str(marker))
+    return kind
 
 
 def save_torch(obj: Any, path: Path) -> None:

@@ -10,11 +10,11 @@ applied to the raw mapping before validation, so they are checked the same way.
 from __future__ import annotations
 
 import os
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cadmus.configio import apply_overrides, load_model, parse_overrides, validate
+from cadmus.configio import FieldError, apply_overrides, load_model, parse_overrides, validate
 from cadmus.errors import CadmusError
 
 
@@ -71,6 +71,36 @@ class DataSection(Section):
         return self
 
 
+class LoraSection(Section):
+    """Low-rank adapters (peft's LoRA) on some of a pretrained model's linear layers."""
+
+    r: int = Field(8, ge=1, description="rank of each adapter")
+    alpha: float = Field(16.0, gt=0, description="scale: an adapter's update is multiplied by alpha / r")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the adapters' input")
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        min_length=1,
+        description="names of the linear layers that get adapters (Llama-style names by default)",
+    )
+
+
+CADMUS_KNOBS = (
+    "preset",
+    "block_size",
+    "n_layer",
+    "n_head",
+    "n_embd",
+    "mlp",
+    "norm",
+    "pos",
+    "dropout",
+    "bias",
+    "tie_embeddings",
+    "qk_norm",
+    "rope_base",
+)
+
+
 class ModelSection(Section):
     preset: str = Field("tiny", description="a name in cadmus.model.PRESETS; the keys below override it")
     block_size: int | None = Field(None, description="context length (longest sequence)")
@@ -86,8 +116,47 @@ class ModelSection(Section):
     qk_norm: bool | None = Field(None, description="RMS-normalise queries and keys")
     rope_base: float | None = Field(None, description="rotary base frequency")
 
+    hf: str | None = Field(
+        None,
+        description="fine-tune a pretrained Hugging Face causal LM instead: `smollm2` or a local model "
+        "directory (config.json + weights + tokenizer); its own tokenizer packs the data. The Cadmus "
+        "architecture keys above must then be unset (block_size alone caps the sequence length)",
+    )
+    lora: LoraSection | None = Field(
+        None, description="train LoRA adapters (peft) instead of every weight (needs model.hf)"
+    )
+    gradient_checkpointing: bool = Field(
+        False,
+        description="recompute each layer's activations in the backward pass: less memory, about a third "
+        "more compute (needs model.hf)",
+    )
+
+    @model_validator(mode="after")
+    def _hf_or_cadmus(self) -> ModelSection:
+        if self.hf is not None:
+            if not self.hf.strip():
+                raise FieldError("hf", "must name a model directory or `smollm2`")
+            # a value other than the default, so that a dumped config validates again
+            cadmus_only = [
+                k
+                for k in CADMUS_KNOBS
+                if k != "block_size" and getattr(self, k) != type(self).model_fields[k].default
+            ]
+            if cadmus_only:
+                raise FieldError(
+                    cadmus_only[0],
+                    "is a key of Cadmus's own architecture; a Hugging Face model "
+                    "(model.hf) brings its own: remove it",
+                )
+        else:
+            for key in ("lora", "gradient_checkpointing"):
+                if getattr(self, key):
+                    raise FieldError(key, "applies to a Hugging Face model only: set model.hf")
+        return self
+
     def overrides(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump().items() if k != "preset" and v is not None}
+        """The Cadmus architecture keys that are set (those a preset's values give way to)."""
+        return {k: getattr(self, k) for k in CADMUS_KNOBS if k != "preset" and getattr(self, k) is not None}
 
 
 class OptimSection(Section):
@@ -158,6 +227,12 @@ class EvalSection(Section):
     )
     batches: int = Field(10, ge=1, description="validation micro-batches per pass")
     at_end: bool = True
+    prompts: int = Field(
+        256,
+        ge=1,
+        description="validation prompts that `cadmus train`'s evaluator hook answers and judges on the VM "
+        "at each evaluation (val_accuracy)",
+    )
 
 
 class CheckpointSection(Section):
@@ -244,6 +319,21 @@ class TrainConfig(Section):
     curriculum: list[StageSection] = Field(default_factory=list)
 
     @model_validator(mode="after")
+    def _hf_fits(self) -> TrainConfig:
+        """A Hugging Face model brings its tokenizer, and its matrices are not laid out for Muon."""
+        if self.model.hf is None:
+            return self
+        if self.data.tokenizer != TokenizerSection():
+            raise FieldError(
+                "data.tokenizer",
+                "a Hugging Face model (model.hf) encodes the data with its own tokenizer: "
+                "remove data.tokenizer",
+            )
+        if self.optim.name != "adamw":
+            raise FieldError("optim.name", "a Hugging Face model (model.hf) trains with adamw only")
+        return self
+
+    @model_validator(mode="after")
     def _fractions_need_steps(self) -> TrainConfig:
         if any(s.at_fraction is not None for s in self.curriculum) and self.stop.max_steps is None:
             raise ValueError("curriculum stages with at_fraction need stop.max_steps")
@@ -289,6 +379,11 @@ def schema_rows(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             rows.extend(schema_rows(ann, key + "."))
             continue
+        section = optional_section(ann)
+        if section is not None:  # a section that may be left out: its own row, then its keys
+            rows.append((key, "mapping or null", repr(field.default), field.description or ""))
+            rows.extend(schema_rows(section, key + "."))
+            continue
         if field.default_factory is not None:
             default = repr(field.default_factory())
             if name == "stop":
@@ -301,3 +396,17 @@ def schema_rows(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[
         type_name = type_name.replace(" | None", " or null").replace("Literal", "one of ")
         rows.append((key, type_name, default, field.description or ""))
     return rows
+
+
+def optional_section(annotation: Any) -> type[BaseModel] | None:
+    """The section type of an ``X | None`` field whose X is a section, else None."""
+    everything = get_args(annotation)
+    args = [a for a in everything if a is not type(None)]
+    if (
+        type(None) in everything
+        and len(args) == 1
+        and isinstance(args[0], type)
+        and issubclass(args[0], BaseModel)
+    ):
+        return args[0]
+    return None

@@ -166,8 +166,17 @@ bf16 figure of the device from a table (H100 SXM 989, H100 PCIe 756, A100
 on the main process at every validation, `where` being the `data.where` filter
 of the curriculum stage in force; a returned dict is logged with the
 validation loss. `cadmus train` plugs in `cadmus.eval.quick_eval_hook(config)`
-when the evaluator provides it: it judges validation prompts on the VM and
-returns `val_accuracy` over those the stage's filter keeps.
+when the evaluator provides it: it judges the first `eval.prompts` validation
+prompts on the VM and returns `val_accuracy` over those the stage's filter keeps.
+
+**Model families.** `train(config, backend=...)` takes the model family
+from a *backend* (`cadmus.train.Backend`): the tokenizer that packs the data,
+the model (any module whose `forward(idx, targets, *, reduction)` returns
+`(logits, loss)` as Cadmus's GPT does) and its checkpoint files. The default,
+`CadmusBackend`, is Cadmus's GPT with the Cadmus tokenizer. A config with
+`model.hf` names a pretrained Hugging Face model instead, which `cadmus train`
+fine-tunes through the same loop with its own tokenizer, optionally with LoRA
+and gradient checkpointing ([hf.md](hf.md#fine-tuning)).
 
 **Curriculum.** `curriculum:` is a list of stages, each `{at_step: N}` or
 `{at_fraction: f}` (of `stop.max_steps`) plus `data:` keys that change from

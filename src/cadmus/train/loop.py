@@ -41,9 +41,10 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from cadmus.files import write_json
-from cadmus.model import GPT, save_model
+from cadmus.train.backend import Backend
 from cadmus.train.checkpoint import TRAINER, save_torch, write_checkpoint
 from cadmus.train.config import TrainConfig
 from cadmus.train.data import Batch, Batcher
@@ -82,13 +83,14 @@ class Window:
 # --------------------------------------------------------------------- train
 
 
-def train(cfg: TrainConfig, *, on_eval: OnEval | None = None) -> Path:
+def train(cfg: TrainConfig, *, on_eval: OnEval | None = None, backend: Backend | None = None) -> Path:
     """Train according to `cfg`; returns the run directory.
 
     ``on_eval(model, step)`` runs on the main process at every evaluation; a
-    dict it returns is logged with the validation loss.
+    dict it returns is logged with the validation loss. `backend` is the model
+    family (`cadmus.train.backend`): None trains Cadmus's own GPT.
     """
-    run, state = set_up(cfg, on_eval)  # set-up
+    run, state = set_up(cfg, on_eval, backend)  # set-up
     window = Window(since=state.train_time)
     state.stopped_by = stop_reason(run, state)
     while state.stopped_by is None:
@@ -180,7 +182,7 @@ def train_step(run: Run, state: TrainState) -> StepResult:
     return StepResult(loss_sum, n_loss, positions, flops, lr_mult, grad_norm)
 
 
-def global_counts(batches: list[Batch], raw: GPT, rt: Runtime) -> tuple[int, int, float]:
+def global_counts(batches: list[Batch], raw: nn.Module, rt: Runtime) -> tuple[int, int, float]:
     """Counted targets, input positions and training FLOPs of the step, summed over processes."""
     n_loss = sum(b.n_loss for b in batches)
     positions = sum(b.positions for b in batches)
@@ -305,15 +307,16 @@ def save_checkpoint(run: Run, state: TrainState) -> None:
             "world": rt.world,
             "config": run.cfg.model_dump(mode="json"),
         }
-        fill = partial(write_checkpoint_files, run.raw, run.tokenizer, trainer_state)
+        fill = partial(write_checkpoint_files, run.backend, run.raw, run.tokenizer, trainer_state)
         path = write_checkpoint(run.run_dir / "checkpoints", state.step, fill, keep=run.cfg.checkpoint.keep)
         run.logger.write({"event": "checkpoint", "step": state.step, "path": str(path)})
     rt.barrier()
 
 
-def write_checkpoint_files(raw: GPT, tokenizer: Any, trainer_state: dict[str, Any], tmp: Path) -> None:
-    save_model(raw, tmp)
-    tokenizer.save(tmp / "tokenizer.json")
+def write_checkpoint_files(
+    backend: Backend, raw: nn.Module, tokenizer: Any, trainer_state: dict[str, Any], tmp: Path
+) -> None:
+    backend.save(raw, tokenizer, tmp)
     save_torch(trainer_state, tmp / TRAINER)
 
 

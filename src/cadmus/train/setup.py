@@ -5,7 +5,8 @@ to resume from, packs the data of every curriculum stage, builds the model
 (same initialisation on every process) and its optimizers, and returns a
 `Run` -- what every later phase reads -- with the `TrainState` to start from:
 a fresh one, or the checkpoint's, whose model, optimizer and RNG states it
-loads.
+loads. The tokenizer, the model and its checkpoint files come from the run's
+backend (`cadmus.train.backend`): Cadmus's GPT unless `train` is given another.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import torch.distributed as dist
 from torch import nn
 
 from cadmus.files import write_json
-from cadmus.model import GPT, load_model, preset_config
+from cadmus.train.backend import Backend, CadmusBackend
 from cadmus.train.checkpoint import TRAINER, latest_checkpoint, load_torch, verify_checkpoint
 from cadmus.train.config import ConfigError, TrainConfig
 from cadmus.train.logs import Logger
@@ -45,8 +46,9 @@ class Run:
     rt: Runtime
     run_dir: Path
     data: TrainData
-    tokenizer: Any  # cadmus.tokenizer.Tokenizer
-    raw: GPT  # the model itself: checkpoints, validation, FLOP counts
+    backend: Backend  # the model family: tokenizer, model, checkpoint files
+    tokenizer: Any  # the backend's tokenizer (cadmus.tokenizer.Tokenizer for Cadmus models)
+    raw: nn.Module  # the model itself (cadmus.model.GPT by default): checkpoints, validation, FLOP counts
     model: nn.Module  # what the step calls: `raw`, compiled and/or wrapped in DDP
     optimizers: list[torch.optim.Optimizer]
     autocast: AbstractContextManager
@@ -69,9 +71,12 @@ class TrainState:
     stage_starts: list[int | None] | None = None  # from the checkpoint resumed from
 
 
-def set_up(cfg: TrainConfig, on_eval: OnEval | None) -> tuple[Run, TrainState]:
+def set_up(
+    cfg: TrainConfig, on_eval: OnEval | None, backend: Backend | None = None
+) -> tuple[Run, TrainState]:
     """Processes, run directory, data, model and optimizers; the state to start from."""
     wall_start = time.perf_counter()
+    backend = backend if backend is not None else CadmusBackend()
     rt = setup_runtime(cfg)
     check_conditions(cfg, on_eval)
     run_dir = Path(cfg.out_dir)
@@ -81,12 +86,12 @@ def set_up(cfg: TrainConfig, on_eval: OnEval | None) -> tuple[Run, TrainState]:
     resume_from = resume_point(cfg, rt, run_dir / "checkpoints")
 
     # Data of every stage, and the tokenizer it fixes.
-    sources = DataSources(cfg, run_dir, rt)
+    sources = DataSources(cfg, run_dir, rt, backend)
     stages = stage_starts(cfg)
     first_train = sources.split(stages[0].data, cfg.data.train_split)
     tokenizer = sources.tokenizer
 
-    raw = build_model(cfg, rt, tokenizer.vocab_size)
+    raw = build_model(cfg, rt, backend, tokenizer)
     longest = int(np.diff(first_train.offsets).max(initial=0))
     if rt.main and cfg.data.batching == "rows" and longest > raw.config.block_size + 1:
         print(
@@ -95,7 +100,7 @@ def set_up(cfg: TrainConfig, on_eval: OnEval | None) -> tuple[Run, TrainState]:
             file=sys.stderr,
         )
     optimizers = build_optimizers(raw, cfg.optim, rt.device.type)
-    state = start_state(cfg, rt, resume_from, raw, optimizers)
+    state = start_state(cfg, rt, resume_from, backend, raw, optimizers)
     data = TrainData(sources, stages, rt, raw.config.block_size)
     if state.stage_starts is not None:
         data.restore_starts(state.stage_starts)
@@ -105,6 +110,7 @@ def set_up(cfg: TrainConfig, on_eval: OnEval | None) -> tuple[Run, TrainState]:
         rt=rt,
         run_dir=run_dir,
         data=data,
+        backend=backend,
         tokenizer=tokenizer,
         raw=raw,
         model=wrap_model(raw, cfg, rt),
@@ -147,18 +153,18 @@ def resume_point(cfg: TrainConfig, rt: Runtime, ckpt_root: Path) -> Path | None:
     return path
 
 
-def build_model(cfg: TrainConfig, rt: Runtime, vocab_size: int) -> GPT:
+def build_model(cfg: TrainConfig, rt: Runtime, backend: Backend, tokenizer: Any) -> nn.Module:
     """The model, with the same initialisation on every process."""
     seed_everything(cfg.seed)
-    mconf = preset_config(cfg.model.preset, **{"vocab_size": vocab_size, **cfg.model.overrides()})
-    return GPT(mconf).to(rt.device)
+    return backend.build(cfg, rt.device, tokenizer)
 
 
 def start_state(
     cfg: TrainConfig,
     rt: Runtime,
     resume_from: Path | None,
-    raw: GPT,
+    backend: Backend,
+    raw: nn.Module,
     optimizers: list[torch.optim.Optimizer],
 ) -> TrainState:
     """A fresh state (RNG seeded per process), or the checkpoint's, loaded into model and optimizers."""
@@ -166,7 +172,7 @@ def start_state(
         seed_everything(cfg.seed + 1000 * rt.rank + 1)  # different dropout masks per process
         return TrainState()
     saved = load_torch(resume_from / TRAINER)
-    raw.load_state_dict(load_model(resume_from, expect=raw.config).state_dict())
+    backend.load(raw, resume_from)
     for opt, opt_state in zip(optimizers, saved["optimizers"], strict=True):
         opt.load_state_dict(opt_state)
     rngs = saved["rng"]
@@ -180,7 +186,7 @@ def start_state(
     )
 
 
-def wrap_model(raw: GPT, cfg: TrainConfig, rt: Runtime) -> nn.Module:
+def wrap_model(raw: nn.Module, cfg: TrainConfig, rt: Runtime) -> nn.Module:
     """What the training step calls: torch.compile and DDP around the model, as configured."""
     model: nn.Module = torch.compile(raw) if cfg.compile else raw
     if rt.ddp:
@@ -211,9 +217,6 @@ def announce(run: Run, state: TrainState, resume_from: Path | None) -> None:
     run.tokenizer.save(run.run_dir / "tokenizer.json")
     where = f"{rt.world} x {rt.device.type}, {rt.dtype}, {torch.get_num_threads()} threads"
     peak = f"peak {run.peak / 1e9:.1f} GFLOP/s" if run.peak else "peak FLOP/s unknown (no MFU)"
-    run.logger.say(
-        f"cadmus train: {cfg.model.preset} model, {raw.n_params():,} non-embedding parameters "
-        f"({raw.n_params(embeddings=True):,} in all); {where}; {peak}"
-    )
+    run.logger.say(f"cadmus train: {run.backend.describe(cfg, raw)}; {where}; {peak}")
     if resume_from is not None:
         run.logger.say(f"cadmus train: resumed from {resume_from} at step {state.step}")

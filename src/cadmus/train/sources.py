@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from cadmus.train.backend import Backend
 from cadmus.train.config import StageCondition, TrainConfig
 from cadmus.train.data import Batch, Batcher, DataError, read_metadata, select_items
 from cadmus.train.runtime import Runtime
@@ -61,18 +62,20 @@ def build_dataset(data_config: str, out_dir: Path) -> None:
 
 
 class DataSources:
-    """Packs datasets on first use (main process first) and hands out batchers."""
+    """Packs datasets on first use (main process first, with the backend's tokenizer) and hands
+    out batchers."""
 
-    def __init__(self, cfg: TrainConfig, run_dir: Path, rt: Runtime) -> None:
+    def __init__(self, cfg: TrainConfig, run_dir: Path, rt: Runtime, backend: Backend) -> None:
         self.cfg = cfg
         self.run_dir = run_dir
         self.rt = rt
+        self.backend = backend
         self._packed: dict[str, tuple[Path, Path | None]] = {}
         self.tokenizer = None
 
     def _source(self, data: dict[str, Any]) -> tuple[Path, Path | None]:
         """(packed dir, dataset dir or None) for a data mapping."""
-        from cadmus.tokenizer import Tokenizer, pack
+        from cadmus.tokenizer import pack
 
         key = json.dumps({k: data.get(k) for k in ("dataset", "build", "packed")}, sort_keys=True)
         if key in self._packed:
@@ -95,8 +98,7 @@ class DataSources:
                 raise DataError("no training data: set data.dataset, data.build or data.packed", key="data")
             packed = self.run_dir / f"packed-{len(self._packed)}"
             if self.rt.main:
-                tok = self.cfg.data.tokenizer
-                pack(dataset, Tokenizer(tok.numbers, width=tok.width, bound=tok.bound), packed)
+                pack(dataset, self.backend.pack_tokenizer(self.cfg), packed)
             self.rt.barrier()
         self._packed[key] = (packed, dataset)
         return packed, dataset
@@ -107,12 +109,9 @@ class DataSources:
 
         packed, _ = self._source(data)
         arrays = PackedSplit(packed, split)
+        tokenizer = self.backend.packed_tokenizer(arrays, self.tokenizer)
         if self.tokenizer is None:
-            self.tokenizer = arrays.tokenizer
-        elif arrays.tokenizer.vocab != self.tokenizer.vocab:
-            raise DataError(
-                "curriculum stages use different tokenizers; they must share one", file=str(packed)
-            )
+            self.tokenizer = tokenizer
         return arrays
 
     def batcher(
