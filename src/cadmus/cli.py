@@ -14,7 +14,7 @@ import sys
 from cadmus import __version__
 from cadmus.errors import CadmusError
 
-COMMAND_AREAS = ("vm", "lang", "tasks", "data", "train", "eval")
+COMMAND_AREAS = ("vm", "lang", "tasks", "data", "train", "eval", "serve", "llm", "probe", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:

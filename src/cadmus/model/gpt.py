@@ -22,6 +22,7 @@ for each layer ``i``::
 
     blocks.{i}.hook_resid_pre     input of the block              [B, T, D]
     blocks.{i}.attn.hook_pattern  attention probabilities         [B, H, T, S]
+    blocks.{i}.attn.hook_z        each head's output, before proj [B, T, H, hs]
     blocks.{i}.hook_attn_out      attention output (before add)   [B, T, D]
     blocks.{i}.hook_resid_mid     after the attention residual    [B, T, D]
     blocks.{i}.hook_mlp_out       MLP output (before add)         [B, T, D]
@@ -32,7 +33,10 @@ fused ``F.scaled_dot_product_attention`` runs (fast, the pattern is never
 materialised). When a function is registered there (``run_with_cache`` does)
 the attention is computed explicitly -- softmax(q k^T / sqrt(d) + bias) v --
 so the pattern can be read or overwritten. Both give the same logits up to
-float rounding (tested).
+float rounding (tested). ``hook_z`` holds each head's output (pattern @ v)
+before the heads are concatenated and projected: patching or ablating one
+head is editing its slice ``[:, :, h]``. It is only called when a function is
+registered on it, so a forward pass without hooks does exactly what it did.
 
 Generation (the key/value cache and the decoding loop) lives in
 `cadmus.model.generation`, which builds on this module; ``forward`` only
@@ -200,6 +204,7 @@ class Attention(nn.Module):
         self.proj.residual_scale = True  # marks the GPT-2 scaled init
         self.attn_dropout = nn.Dropout(config.dropout)
         self.hook_pattern = HookPoint()
+        self.hook_z = HookPoint()
 
     def forward(self, x: torch.Tensor, ctx: _Context) -> torch.Tensor:
         B, T, D = x.shape
@@ -236,8 +241,10 @@ class Attention(nn.Module):
                 scores = scores.masked_fill(~keep, -math.inf)
             pattern = self.hook_pattern(F.softmax(scores.float(), dim=-1).type_as(q))
             y = self.attn_dropout(pattern) @ v
-        y = y.transpose(1, 2).contiguous().view(B, T, D)
-        return self.proj(y)
+        y = y.transpose(1, 2)  # [B, T, H, hs]: each head's output
+        if self.hook_z.fns:
+            y = self.hook_z(y)
+        return self.proj(y.contiguous().view(B, T, D))
 
 
 class MLP(nn.Module):
