@@ -142,10 +142,12 @@ def _backend(args: argparse.Namespace) -> Any:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from cadmus.data import read_manifest
     from cadmus.eval import split_table
     from cadmus.llm import LLMEvalOptions, RequestCache, dry_run, llm_evaluate, load_prices, money
 
     dataset = Path(args.dataset)
+    read_manifest(dataset)  # a bad dataset is reported before a model is loaded
     prices = load_prices(args.prices)
     options = LLMEvalOptions(
         splits=args.splits,

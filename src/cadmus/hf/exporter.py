@@ -20,8 +20,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from cadmus.hf.archmap import ArchMapping, choose_mapping
 from cadmus.hf.card import find_evaluations, model_card, training_datasets
 from cadmus.hf.errors import HFError
 from cadmus.hf.hftokenizer import build_hf_tokenizer, check_tokenizer
+from cadmus.hf.pretrained import quiet_transformers
 
 LOGIT_TOLERANCE = 1e-4  # max |HF - Cadmus| per logit, relative to max(1, largest |logit|)
 EXPORT_FORMAT = "cadmus-hf-export"
@@ -81,22 +81,6 @@ def _compare_logits(hf_model: Any, model: Any, rows: list[list[int]]) -> float:
     return worst
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Silence transformers' progress bars and advice while exporting (restored afterwards)."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
 def _dataset_prompts(datasets: Sequence[Any], n: int = 32) -> list[str]:
     from cadmus.errors import CadmusError
     from cadmus.eval import read_split
@@ -132,7 +116,7 @@ def export_hf(
     the model, and when the converted model or tokenizer disagrees with Cadmus.
     `evals`: evaluation summaries for the model card (default: ``RUN/eval/*``).
     """
-    with _quiet():
+    with quiet_transformers():
         return _export(Path(source), Path(out_dir), force, list(evals))
 
 
@@ -142,8 +126,8 @@ def _export(source: Path, out: Path, force: bool, evals: list[str | os.PathLike[
 
     from cadmus.eval import load_checkpoint
 
-    _prepare_dir(out, force)
     ckpt = load_checkpoint(source, "cpu")
+    _prepare_dir(out, force)
     model = ckpt.model.eval()  # float32, as `cadmus.model.load_model` builds every model
     try:
         mapping = choose_mapping(model.config)

@@ -360,6 +360,22 @@ def resolve_dtype(dtype: str | torch.dtype | None) -> torch.dtype:
     return getattr(torch, name)
 
 
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' progress bars and advice (restored afterwards): one line per error."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 def load_causal_lm(
     spec: str, *, dtype: str | torch.dtype | None = None, device: str | torch.device | None = None
 ) -> tuple[Any, Any]:
@@ -375,8 +391,9 @@ def load_causal_lm(
     dev = resolve_device(device)
     torch_dtype = resolve_dtype(dtype)
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, local_files_only=True)
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        with quiet_transformers():
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, local_files_only=True)
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     except (OSError, ValueError, KeyError, RuntimeError, ImportError) as err:
         raise HFError(f"cannot load the model: {_one_line(err)}", file=str(path)) from err
     with torch.no_grad():
