@@ -7,10 +7,11 @@ import sys
 import pytest
 import yaml
 
-from cadmus.data import build_dataset, config_from_dict, judge
+from cadmus.data import judge
 from cadmus.eval import EvalOptions, comparison_table, complete, evaluate, load_checkpoint
 from cadmus.train import config_from_dict as train_config
 from cadmus.train import train
+from conftest import build_tiny_dataset, tiny_train_config
 
 DATA = {
     "name": "tiny-arith",
@@ -24,23 +25,8 @@ DATA = {
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
     root = tmp_path_factory.mktemp("pipeline")
-    data = root / "data"
-    build_dataset(config_from_dict(DATA), data, progress=False, card=False)
-    cfg = train_config(
-        {
-            "seed": 0,
-            "out_dir": str(root / "run"),
-            "device": "cpu",
-            "threads": 1,
-            "data": {"dataset": str(data), "tokenizer": {"numbers": "reversed"}},
-            "model": {"preset": "tiny", "n_layer": 1, "n_embd": 32, "n_head": 2, "block_size": 48},
-            "optim": {"lr": 3e-3},
-            "batch": {"micro": 32},
-            "stop": {"max_steps": 30},
-            "eval": {"interval": 15, "batches": 1},
-            "log": {"interval": 10, "tensorboard": False, "progress": False},
-        }
-    )
+    data = build_tiny_dataset(DATA, root / "data")
+    cfg = tiny_train_config(root, data, steps=30, log_interval=10, evaluation={"interval": 15, "batches": 1})
     from cadmus.eval import quick_eval_hook
 
     run = train(cfg, on_eval=quick_eval_hook(cfg, n=16))

@@ -14,7 +14,6 @@ import pytest
 import torch
 
 from cadmus.cli import main
-from cadmus.data import build_dataset, config_from_dict
 from cadmus.eval import EvalOptions, complete, evaluate, generate_answers, load_checkpoint, read_split
 from cadmus.hf import (
     MAPPINGS,
@@ -29,8 +28,8 @@ from cadmus.hf.archmap import KNOBS
 from cadmus.hf.docs import render_docs
 from cadmus.model import GPT, GPTConfig, save_model
 from cadmus.tokenizer import Tokenizer
-from cadmus.train import config_from_dict as train_config
 from cadmus.train import train
+from conftest import build_tiny_dataset, tiny_train_config
 
 ROOT = Path(__file__).resolve().parents[1]
 NEW_TOKENS = 12
@@ -114,29 +113,20 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    data = tmp_path_factory.mktemp("hfdata") / "data"
-    build_dataset(config_from_dict(DATA), data, progress=False, card=False)
-    return data
+    return build_tiny_dataset(DATA, tmp_path_factory.mktemp("hfdata") / "data")
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, dataset):
     """A briefly trained run (GPT-NeoX mapping, `reversed` numbers), evaluated, exported by the CLI."""
     root = tmp_path_factory.mktemp("hfrun")
-    cfg = train_config(
-        {
-            "seed": 0,
-            "out_dir": str(root / "run"),
-            "device": "cpu",
-            "threads": 1,
-            "data": {"dataset": str(dataset), "tokenizer": {"numbers": "reversed"}},
-            "model": {"preset": "tiny", "n_layer": 1, "n_embd": 32, "n_head": 2, "block_size": 64},
-            "optim": {"lr": 3e-3},
-            "batch": {"micro": 32},
-            "stop": {"max_steps": 30},
-            "eval": {"interval": None, "at_end": False},
-            "log": {"interval": 10, "tensorboard": False, "progress": False},
-        }
+    cfg = tiny_train_config(
+        root,
+        dataset,
+        steps=30,
+        log_interval=10,
+        evaluation={"interval": None, "at_end": False},
+        model={"block_size": 64},
     )
     run = train(cfg)
     evaluate(run, dataset, run / "eval" / dataset.name, EvalOptions(splits=["test"]), log=lambda m: None)

@@ -12,12 +12,11 @@ import json
 
 import pytest
 
-from cadmus.data import build_dataset, config_from_dict
 from cadmus.eval import EvalOptions, answer_budget, evaluate, load_checkpoint, read_split
 from cadmus.llm import LLMEvalOptions, OpenAIBackend, llm_evaluate
 from cadmus.serve import ServeEngine, serve_in_thread
-from cadmus.train import config_from_dict as train_config
 from cadmus.train import train
+from conftest import build_tiny_dataset, tiny_train_config
 
 DATA = {
     "name": "serve-arith",
@@ -31,22 +30,9 @@ DATA = {
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve-eq")
-    data = root / "data"
-    build_dataset(config_from_dict(DATA), data, progress=False, card=False)
-    cfg = train_config(
-        {
-            "seed": 0,
-            "out_dir": str(root / "run"),
-            "device": "cpu",
-            "threads": 1,
-            "data": {"dataset": str(data), "tokenizer": {"numbers": "reversed"}},
-            "model": {"preset": "tiny", "n_layer": 1, "n_embd": 32, "n_head": 2, "block_size": 48},
-            "optim": {"lr": 3e-3},
-            "batch": {"micro": 32},
-            "stop": {"max_steps": 300},
-            "eval": {"interval": 1000, "batches": 1},
-            "log": {"interval": 1000, "tensorboard": False, "progress": False},
-        }
+    data = build_tiny_dataset(DATA, root / "data")
+    cfg = tiny_train_config(
+        root, data, steps=300, log_interval=1000, evaluation={"interval": 1000, "batches": 1}
     )
     return root, data, train(cfg)
 

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from cadmus.cli import build_parser, main
-from cadmus.data import build_dataset, config_from_dict
 from cadmus.eval import load_checkpoint
 from cadmus.probe import (
     ActivationCache,
@@ -25,8 +24,8 @@ from cadmus.probe import (
     run_patched,
 )
 from cadmus.probe.patching import make_batch
-from cadmus.train import config_from_dict as train_config
 from cadmus.train import train
+from conftest import build_tiny_dataset, tiny_train_config
 
 DATA = {
     "name": "probe-arith",
@@ -48,24 +47,16 @@ DATA = {
 def trained(tmp_path_factory):
     """A 2-layer model that adds single digits (about 94% of test programs right after 400 steps)."""
     root = tmp_path_factory.mktemp("probe")
-    data = root / "data"
-    build_dataset(config_from_dict(DATA), data, progress=False, card=False)
-    cfg = train_config(
-        {
-            "seed": 0,
-            "out_dir": str(root / "run"),
-            "device": "cpu",
-            "threads": 1,
-            "data": {"dataset": str(data), "tokenizer": {"numbers": "reversed"}},
-            "model": {"preset": "tiny", "n_layer": 2, "n_embd": 64, "n_head": 4, "block_size": 32},
-            "optim": {"lr": 3e-3},
-            "schedule": {"warmup_steps": 20},
-            "batch": {"micro": 32},
-            "stop": {"max_steps": 400},
-            "eval": {"interval": None, "batches": 1},
-            "checkpoint": {"interval": None},
-            "log": {"interval": 100, "tensorboard": False, "progress": False},
-        }
+    data = build_tiny_dataset(DATA, root / "data")
+    cfg = tiny_train_config(
+        root,
+        data,
+        steps=400,
+        log_interval=100,
+        evaluation={"interval": None, "batches": 1},
+        model={"n_layer": 2, "n_embd": 64, "n_head": 4, "block_size": 32},
+        schedule={"warmup_steps": 20},
+        checkpoint={"interval": None},
     )
     torch.set_num_threads(1)
     run = train(cfg)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -168,62 +169,53 @@ def _cache(args: argparse.Namespace) -> int:
     return _done(out)
 
 
+def _run(args: argparse.Namespace, run: Callable[..., Any], *, split: bool = True, **options: Any) -> int:
+    """`run(ckpt, dataset, [split,] out, **options)` with the command line and the log, as every action calls it."""
+    ckpt, out = _setup(args)
+    where = (args.split,) if split else ()
+    run(ckpt, args.dataset, *where, out, command=command_line(args), log=_log, **options)
+    return _done(out)
+
+
 def _linear(args: argparse.Namespace) -> int:
     from cadmus.probe import cache_options, linear_options, run_linear
 
-    ckpt, out = _setup(args)
-    run_linear(
-        ckpt,
-        args.dataset,
-        out,
+    options = linear_options(
+        targets=args.targets,
+        features=args.features,
+        groups=args.groups,
+        max_rows=args.max_rows,
+        seed=args.seed,
+    )
+    return _run(
+        args,
+        run_linear,
+        split=False,
         train_split=args.train_split,
         test_split=args.test_split,
         train_limit=args.train_limit,
         test_limit=args.test_limit,
         cache=cache_options(hooks=args.hooks),
-        options=linear_options(
-            targets=args.targets,
-            features=args.features,
-            groups=args.groups,
-            max_rows=args.max_rows,
-            seed=args.seed,
-        ),
-        command=command_line(args),
-        log=_log,
+        options=options,
     )
-    return _done(out)
 
 
 def _lens(args: argparse.Namespace) -> int:
     from cadmus.probe import run_lens
 
-    ckpt, out = _setup(args)
-    run_lens(ckpt, args.dataset, args.split, out, limit=args.limit, command=command_line(args), log=_log)
-    return _done(out)
+    return _run(args, run_lens, limit=args.limit)
 
 
 def _attention(args: argparse.Namespace) -> int:
     from cadmus.probe import run_attention
 
-    ckpt, out = _setup(args)
-    run_attention(
-        ckpt,
-        args.dataset,
-        args.split,
-        out,
-        example=args.example,
-        limit=args.limit,
-        command=command_line(args),
-        log=_log,
-    )
-    return _done(out)
+    return _run(args, run_attention, example=args.example, limit=args.limit)
 
 
 def _patch(args: argparse.Namespace) -> int:
     from cadmus.probe import patch_options, run_patching
 
-    ckpt, out = _setup(args)
-    opts = patch_options(
+    options = patch_options(
         kinds=args.kinds,
         pairs=args.pairs,
         limit=args.limit,
@@ -232,20 +224,17 @@ def _patch(args: argparse.Namespace) -> int:
         head_positions=not args.no_head_positions,
         seed=args.seed,
     )
-    run_patching(ckpt, args.dataset, args.split, out, opts, command=command_line(args), log=_log)
-    return _done(out)
+    return _run(args, run_patching, options=options)
 
 
 def _ablate(args: argparse.Namespace) -> int:
     from cadmus.probe import ablation_options, run_ablation
 
-    ckpt, out = _setup(args)
-    opts = ablation_options(
+    options = ablation_options(
         modes=args.modes,
         components=args.components,
         limit=args.limit,
         mean_split=args.mean_split,
         mean_limit=args.mean_limit,
     )
-    run_ablation(ckpt, args.dataset, args.split, out, opts, command=command_line(args), log=_log)
-    return _done(out)
+    return _run(args, run_ablation, options=options)

@@ -42,56 +42,45 @@ are not reproduced.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from cadmus.lang.ast import (
     ArrayLit,
     Assert,
-    Assign,
-    AugAssign,
     BinOp,
     BinOpKind,
     BoolKind,
     BoolOp,
-    Break,
     Call,
     CmpKind,
     Compare,
-    Continue,
     Expr,
-    ExprStmt,
-    For,
     FuncDef,
-    If,
     Index,
     Module,
     Name,
-    Pass,
     Print,
-    Return,
     Stmt,
     Unary,
     UnaryKind,
-    While,
     const_value,
 )
-from cadmus.lang.flow import always_returns
 from cadmus.lang.render_base import (
-    INT_MAX,
+    CHECKED_OPS,
+    INDENT,
     INT_MIN,
-    Analysis,
-    Normalized,
-    assigns,
+    Parts,
+    TargetRenderer,
     conflict,
     is_atom,
-    lower_aug,
+    join_parts,
     position_error,
-    scope_names,
+    string_literal,
     words,
 )
 
 __all__ = ["to_c"]
 
-INDENT = "    "
 PRELUDE = "#define _ISOC99_SOURCE\n#include <inttypes.h>\n#include <stdio.h>\n#include <stdlib.h>\n"
 
 _OVERFLOW = 'cad_fail("integer overflow: the result is outside the signed 64-bit range")'
@@ -381,18 +370,7 @@ _CMP = {
     CmpKind.GE: (">=", _P_REL),
 }
 _BITS = {BinOpKind.BAND: ("&", _P_BAND), BinOpKind.BOR: ("|", _P_BOR), BinOpKind.BXOR: ("^", _P_BXOR)}
-_CALLED = {
-    BinOpKind.ADD: "cad_add",
-    BinOpKind.SUB: "cad_sub",
-    BinOpKind.MUL: "cad_mul",
-    BinOpKind.TDIV: "cad_div",
-    BinOpKind.TMOD: "cad_mod",
-    BinOpKind.FDIV: "cad_fdiv",
-    BinOpKind.FMOD: "cad_fmod",
-    BinOpKind.POW: "cad_pow",
-    BinOpKind.SHL: "cad_shl",
-    BinOpKind.SHR: "cad_shr",
-}
+_CALLED = {k: "cad_" + name for k, name in CHECKED_OPS.items()}
 _BUILTIN_HELPERS = {
     "len": "cad_len",
     "abs": "cad_abs",
@@ -403,19 +381,10 @@ _BUILTIN_HELPERS = {
     "pop": "cad_pop",
 }
 
-Parts = tuple[list[str], str, int]  # (assignments to run first, expression, its precedence)
-
 
 def to_c(module: Module, *, mode: str = "dsl") -> str:
-    """A C99 program that does what `module` does on the VM in `mode`.
-
-    Raises `PrintError` for a tree that has no rendering (`append` used as a
-    value, an unknown node).
-    """
-    try:
-        return _C(module, mode).render()
-    except RecursionError:
-        raise position_error(module, "the tree is nested too deeply to render") from None
+    """A C99 program that does what `module` does on the VM in `mode`; `PrintError` if it has none."""
+    return _C.run(module, mode)
 
 
 def literal(value: int) -> str:
@@ -425,39 +394,33 @@ def literal(value: int) -> str:
 
 def quote(text: str) -> str:
     """A C string literal (ASCII, other bytes as octal escapes)."""
-    out = []
-    for byte in text.encode("utf-8"):
-        ch = chr(byte)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif 32 <= byte < 127 and ch != "?":  # '?' could start a trigraph
-            out.append(ch)
-        else:
-            out.append(f"\\{byte:03o}")
-    return '"' + "".join(out) + '"'
+    return string_literal(text, "03o", "?")
 
 
-class _C:
+class _C(TargetRenderer):
+    LANGUAGE = "C"
+    HELPERS = _HELPERS
+    NORM_LINE = _NORM_LINE
+    RESERVED = RESERVED
+    TEMP = _TEMP
+    PREFIX = "cad_"
+    CALLED = _CALLED
+    P_ATOM, P_UNARY, P_REL = _P_ATOM, _P_UNARY, _P_REL
+    DECLARE = "int64_t "
+    TRUE, FALSE = "1", "0"
+
     def __init__(self, module: Module, mode: str) -> None:
-        self.a = Analysis(module, mode, RESERVED, _TEMP)
-        self.python = self.a.python
-        self.used: set[str] = set()
-        self.ntemp = 0
+        super().__init__(module, mode)
         self.temps: list[str] = []  # the current function's temporaries
-        self.scope: tuple[Stmt, ...] = ()
-        self.in_main = True
-        self.func: str | None = None  # the function being rendered (None: the main program)
 
-    def use(self, helper: str) -> str:
-        if helper not in self.used:
-            self.used.add(helper)
-            for dep in _HELPERS[helper][1]:
-                self.use(dep)
-        return helper
+    def int_text(self, value: int) -> str:
+        return literal(value)
+
+    def string_text(self, text: str) -> str:
+        return quote(text)
 
     def fresh(self, kind: str = "t") -> str:
-        self.ntemp += 1
-        name = f"_{kind}{self.ntemp}"
+        name = super().fresh(kind)
         self.temps.append(name)
         return name
 
@@ -465,7 +428,6 @@ class _C:
 
     def render(self) -> str:
         a = self.a
-        shared = [n for n in a.main_names if n in a.shared]
         funcs: list[str] = []
         for f in a.funcs.values():
             funcs.append("")
@@ -475,17 +437,14 @@ class _C:
         self.scope_block([n for n in a.main_names if n not in a.shared], a.main_body, main)
         main += [INDENT + "return 0;", "}"]
         parts = [PRELUDE]
-        helpers = [
-            code.replace("{norm}", _NORM_LINE if self.python else "")
-            for name, (code, _) in _HELPERS.items()
-            if name in self.used
-        ]
+        helpers = self.helper_code()
         if helpers:
             parts.append("\n".join(helpers))
         head: list[str] = []
-        statics = [f"{a.name(n)} = 0" for n in shared] + [f"{f} = 0" for f in a.flags[None].values()]
+        # mode python's variables that functions read, and the main program's flags, are file-scope
+        statics = self.variables([n for n in a.main_names if n in a.shared], None)
         if statics:
-            head.append("static int64_t " + ", ".join(statics) + ";")
+            head.append("static " + self.declare(statics))
         head += [self.signature(f) + ";" for f in a.funcs.values()]
         if head:
             parts.append("\n".join(head) + "\n")
@@ -499,113 +458,45 @@ class _C:
         params = ", ".join(f"int64_t {a.name(p)}" for p in f.params) or "void"
         return f"static int64_t {a.name(f.name)}({params})"
 
-    def function(self, f: FuncDef, out: list[str]) -> None:
-        out.append(self.signature(f) + " {")
-        self.scope, self.in_main, self.func = f.body, False, f.name
-        self.scope_block([n for n in scope_names(f.body, f.params) if n not in f.params], f.body, out)
-        if not always_returns(f.body):
-            out.append(INDENT + "return 0;")
-        out.append("}")
+    def function_head(self, f: FuncDef) -> str:
+        return self.signature(f) + " {"
 
     def scope_block(self, names: list[str], body: tuple[Stmt, ...], out: list[str]) -> None:
         """A scope's declarations (its variables, then the temporaries its code needs) and its code."""
         self.temps = []
         code: list[str] = []
         self.block(body, 1, code)
-        flags = [] if self.func is None else list(self.a.flags[self.func].items())
-        params = self.a.funcs[self.func].params if self.func is not None else ()
-        decls = [f"{self.a.name(n)} = 0" for n in names] + [f"{f} = {int(n in params)}" for n, f in flags]
-        if decls:
-            out.append(INDENT + "int64_t " + ", ".join(decls) + ";")
+        if self.func is None:  # the main program's flags are file-scope statics
+            pairs = [(self.a.name(n), "0") for n in names]
+        else:
+            pairs = self.variables(names, self.func)
+        if pairs:
+            out.append(INDENT + self.declare(pairs))
         if self.temps:
             out.append(INDENT + "int64_t " + ", ".join(self.temps) + ";")
         out += code
 
     # ---- statements ---------------------------------------------------------
 
-    def block(self, body: tuple[Stmt, ...], depth: int, out: list[str]) -> None:
-        for s in body:
-            self.stmt(s, depth, out)
-
-    def lift(self, pre: list[str], pad: str, out: list[str]) -> None:
-        out.extend(f"{pad}{p};" for p in pre)
-
-    def stmt(self, s: Stmt, depth: int, out: list[str]) -> None:
-        pad = INDENT * depth
-        if isinstance(s, Assign):
-            self.assign(s, pad, out)
-        elif isinstance(s, AugAssign):
-            temps, assign = lower_aug(self.a, s, self.fresh)
-            for name, e in temps:
-                pre, text, _ = self.parts(e)
-                self.lift(pre, pad, out)
-                out.append(f"{pad}{name} = {text};")
-            self.assign(assign, pad, out)
-        elif isinstance(s, If):
-            self.if_(s, depth, out)
-        elif isinstance(s, While):
-            out.append(f"{pad}while ({self.cond(s.cond)}) {{")
-            self.block(s.body, depth + 1, out)
-            out.append(pad + "}")
-        elif isinstance(s, For):
-            self.for_(s, depth, out)
-        elif isinstance(s, Return):
-            if s.value is None:
-                out.append(pad + "return 0;")
-            else:
-                pre, text, _ = self.parts(s.value)
-                self.lift(pre, pad, out)
-                out.append(f"{pad}return {text};")
-        elif isinstance(s, Print):
-            self.print_(s, pad, out)
-        elif isinstance(s, Assert):
-            pre, text, _ = self.cond_parts(s.test)
-            self.lift(pre, pad, out)
-            if s.error is None:
-                out.append(f"{pad}{self.use('cad_assert')}({text});")
-            else:
-                out.append(f"{pad}{self.use('cad_check')}({text}, {quote(s.error)});")
-        elif isinstance(s, ExprStmt):
-            e = s.value
-            if isinstance(e, Call) and e.func == "append" and e.func not in self.a.funcs:
-                pre, (array, item) = self.operands(e.args)
-                self.lift(pre, pad, out)
-                out.append(f"{pad}{self.use('cad_append')}({array}, {item});")
-            else:
-                pre, text, _ = self.parts(e)
-                self.lift(pre, pad, out)
-                out.append(f"{pad}{text};")
-        elif isinstance(s, Break):
-            out.append(pad + "break;")
-        elif isinstance(s, Continue):
-            out.append(pad + "continue;")
-        elif isinstance(s, Pass):
-            pass
-        elif isinstance(s, FuncDef):
-            raise position_error(s, "function definitions must be at the top level")
-        else:
-            raise position_error(s, f"cannot render {type(s).__name__} as C")
-
-    def assign(self, s: Assign, pad: str, out: list[str]) -> None:
-        target = s.target
-        if isinstance(target, Name):
-            pre, text, _ = self.parts(s.value)
-            self.lift(pre, pad, out)
-            out.append(f"{pad}{self.a.name(target.id)} = {text};")
-            self.mark(target.id, pad, out)
-            return
-        if not isinstance(target, Index):
-            raise position_error(s, "an assignment target must be a name or an element")
-        # The VM evaluates the value, then the array, then the index.
-        pre, (value, array, index) = self.operands((s.value, target.array, target.index))
+    def assert_stmt(self, s: Assert, pad: str, out: list[str]) -> None:
+        pre, text, _ = self.cond_parts(s.test)
         self.lift(pre, pad, out)
-        out.append(f"{pad}{self.use('cad_set')}({array}, {index}, {value});")
+        if s.error is None:
+            out.append(f"{pad}{self.use('cad_assert')}({text});")
+        else:
+            out.append(f"{pad}{self.use('cad_check')}({text}, {quote(s.error)});")
 
-    def mark(self, name: str, pad: str, out: list[str]) -> None:
-        """Mode python: a checked name is set from now on."""
-        flag = self.a.flags.get(self.func, {}).get(name)
-        if flag is not None:
-            out.append(f"{pad}{flag} = 1;")
+    def append_text(self, e: Call, pad: str, out: list[str]) -> str:
+        pre, (array, item) = self.operands(e.args)
+        self.lift(pre, pad, out)
+        return f"{self.use('cad_append')}({array}, {item})"
+
+    def set_element(self, value: Expr, target: Index, depth: int, out: list[str]) -> None:
+        pad = INDENT * depth
+        # The VM evaluates the value, then the array, then the index.
+        pre, (text, array, index) = self.operands((value, target.array, target.index))
+        self.lift(pre, pad, out)
+        out.append(f"{pad}{self.use('cad_set')}({array}, {index}, {text});")
 
     def print_(self, s: Print, pad: str, out: list[str]) -> None:
         if not s.args:
@@ -618,78 +509,15 @@ class _C:
         fmt = '"%" PRId64' + ' " %" PRId64' * (len(args) - 1)
         out.append(f'{pad}printf({fmt} "\\n", {", ".join(args)});')
 
-    def if_(self, s: If, depth: int, out: list[str]) -> None:
-        pad = INDENT * depth
-        out.append(f"{pad}if ({self.cond(s.cond)}) {{")
-        while True:
-            self.block(s.body, depth + 1, out)
-            if len(s.orelse) == 1 and isinstance(s.orelse[0], If):
-                s = s.orelse[0]
-                out.append(f"{pad}}} else if ({self.cond(s.cond)}) {{")
-                continue
-            if s.orelse:
-                out.append(pad + "} else {")
-                self.block(s.orelse, depth + 1, out)
-            break
-        out.append(pad + "}")
+    def checked_add(self, a: str, b: str) -> str:
+        return f"{self.use('cad_add')}({a}, {b})"
 
-    def for_(self, s: For, depth: int, out: list[str]) -> None:
-        a = self.a
-        pad = INDENT * depth
-        var = a.name(s.var)
-        step = 1 if s.step is None else const_value(s.step)
-        start = self.value(s.start)
-        if (
-            step is not None
-            and step != 0
-            and not assigns(s.body, s.var)
-            and a.stable(s.stop, s.body)
-            and a.loop_var_private(s, self.scope, self.in_main)
-            and not (self.in_main and s.var in a.shared)
-        ):
-            # C's own loop: the variable is the counter.
-            test = f"{var} {'<' if step > 0 else '>'} {self.value(s.stop, _P_REL + 1)}"
-            if _cannot_overflow(s.stop, step):
-                incr = {1: f"{var}++", -1: f"{var}--"}.get(step) or f"{var} {'+-'[step < 0]}= {abs(step)}"
-            else:
-                incr = f"{var} = {self.use('cad_add')}({var}, {literal(step)})"
-            out.append(f"{pad}for ({var} = {start}; {test}; {incr}) {{")
-            self.block(s.body, depth + 1, out)
-            out.append(pad + "}")
-            return
-        # A hidden counter, as the VM runs it.
-        counter = self.fresh("c")
-        init = [f"{counter} = {start}"]
-        if a.stable(s.stop, s.body):
-            stop = self.value(s.stop, _P_REL + 1)
-        else:
-            stop = self.fresh("n")
-            init.append(f"{stop} = {self.value(s.stop)}")
-        if step is None or step == 0:
-            stride = self.fresh("s")
-            init.append(f"{stride} = {self.use('cad_step')}({self.value(s.step) if s.step else '1'})")
-            test = f"{stride} > 0 ? {counter} < {stop} : {counter} > {stop}"
-        else:
-            stride = literal(step)
-            test = f"{counter} {'<' if step > 0 else '>'} {stop}"
-        incr = f"{counter} = {self.use('cad_add')}({counter}, {stride})"
-        out.append(f"{pad}for ({', '.join(init)}; {test}; {incr}) {{")
-        out.append(f"{pad}{INDENT}{var} = {counter};")
-        self.mark(s.var, pad + INDENT, out)
-        self.block(s.body, depth + 1, out)
-        out.append(pad + "}")
+    def either_way(self, stride: str, counter: str, stop: str) -> str:
+        return f"{stride} > 0 ? {counter} < {stop} : {counter} > {stop}"
 
     # ---- expressions --------------------------------------------------------
 
-    def value(self, e: Expr, need: int = 0) -> str:
-        return _join(self.parts(e), need)
-
-    def cond(self, e: Expr, need: int = 0) -> str:
-        return _join(self.cond_parts(e), need)
-
-    def operands(
-        self, es: tuple[Expr, ...] | list[Expr], needs: tuple[int, ...] = ()
-    ) -> tuple[list[str], list[str]]:
+    def operands(self, es: Sequence[Expr], needs: tuple[int, ...] = ()) -> tuple[list[str], list[str]]:
         """Operands C may evaluate in any order, as text (parenthesized to bind at least `needs`).
 
         An operand that a later one could tell apart from it (see `conflict`)
@@ -702,10 +530,10 @@ class _C:
             parts = self.parts(e)
             if not costs[j].pure and any(conflict(costs[j], costs[k]) for k in range(j + 1, len(es))):
                 temp = self.fresh()
-                pre.append(f"{temp} = {_join(parts, 0)}")
+                pre.append(f"{temp} = {join_parts(parts, 0)}")
                 texts.append(temp)
             else:
-                texts.append(_join(parts, needs[j] if needs else 0))
+                texts.append(join_parts(parts, needs[j] if needs else 0))
         return pre, texts
 
     def cond_parts(self, e: Expr) -> Parts:
@@ -726,30 +554,12 @@ class _C:
             return [], f"{left} || {right}", _P_OR
         return self.parts(e)
 
-    def parts(self, e: Expr) -> Parts:
-        k = const_value(e)
-        if k is not None:
-            return [], literal(k), _P_ATOM if k >= 0 or k == INT_MIN else _P_UNARY
-        if isinstance(e, Name):
-            check = self.a.check_of(e, self.func)
-            if check is not None:
-                return (
-                    [],
-                    f"{self.use('cad_bound')}({check[0]}, {self.a.name(e.id)}, {quote(check[1])})",
-                    _P_ATOM,
-                )
-            return [], self.a.name(e.id), _P_ATOM
+    def other_parts(self, e: Expr) -> Parts:
         if isinstance(e, Unary):
             if e.op is UnaryKind.NOT:
                 return [], "(int64_t)!" + self.cond(e.operand, _P_UNARY), _P_UNARY
-            if e.op is UnaryKind.NEG:
-                return [], f"{self.use('cad_neg')}({self.value(e.operand)})", _P_ATOM
-            return [], "~" + self.value(e.operand, _P_UNARY + 1), _P_UNARY
+            return [], f"{self.use('cad_neg')}({self.value(e.operand)})", _P_ATOM
         if isinstance(e, BinOp):
-            helper = _CALLED.get(e.op)
-            if helper is not None:
-                pre, (left, right) = self.operands((e.left, e.right))
-                return pre, f"{self.use(helper)}({left}, {right})", _P_ATOM
             op, prec = _BITS[e.op]
             # `a | (b & c)`: different bit operators nested are parenthesized, as compilers suggest
             same = isinstance(e.left, BinOp) and e.left.op is e.op
@@ -771,29 +581,17 @@ class _C:
                 return [], f"({test} ? {right} : 0)", _P_ATOM
             return [], f"({test} ? {temp} : {right})", _P_ATOM
         if isinstance(e, Call):
-            return self.call(e)
-        if isinstance(e, Index | Normalized):
-            pre, (array, index) = self.operands((e.array, e.index))
-            helper = self.use("cad_get" if isinstance(e, Index) else "cad_norm")
-            return pre, f"{helper}({array}, {index})", _P_ATOM
+            pre, args = self.operands(e.args)
+            helper = _BUILTIN_HELPERS.get(e.func)
+            if helper is None:
+                raise position_error(e, f"unknown function '{e.func}'")
+            return pre, f"{self.use(helper)}({', '.join(args)})", _P_ATOM
         if isinstance(e, ArrayLit):
             if not e.elts:
                 return [], f"{self.use('cad_list')}(0, NULL)", _P_ATOM
             pre, items = self.operands(e.elts)
             return pre, f"{self.use('cad_list')}({len(items)}, (int64_t[]){{{', '.join(items)}}})", _P_ATOM
         raise position_error(e, f"cannot render {type(e).__name__} as C")
-
-    def call(self, e: Call) -> Parts:
-        name = e.func
-        pre, args = self.operands(e.args)
-        if name in self.a.funcs:
-            return pre, f"{self.a.name(name)}({', '.join(args)})", _P_ATOM
-        if name == "append":
-            raise position_error(e, "append() used as a value has no C rendering")
-        helper = _BUILTIN_HELPERS.get(name)
-        if helper is None:
-            raise position_error(e, f"unknown function '{name}'")
-        return pre, f"{self.use(helper)}({', '.join(args)})", _P_ATOM
 
 
 def _is_and(e: Expr) -> bool:
@@ -812,20 +610,3 @@ def _as_int64(e: Expr, text: str) -> str:
     if isinstance(e, BoolOp):  # mode python's (x != 0 ? y : 0)
         return f"(int64_t){text}"
     return text
-
-
-def _join(parts: Parts, need: int) -> str:
-    pre, text, prec = parts
-    if pre:
-        return "(" + ", ".join([*pre, text]) + ")"
-    return f"({text})" if prec < need else text
-
-
-def _cannot_overflow(stop: Expr, step: int) -> bool:
-    """Whether a counter below (above) `stop` plus `step` always stays in range."""
-    if abs(step) == 1:
-        return True  # the counter is below (above) an int64 `stop`
-    k = const_value(stop)
-    if k is not None:
-        return k - 1 + step <= INT_MAX if step > 0 else k + 1 + step >= INT_MIN
-    return isinstance(stop, Call) and stop.func == "len" and abs(step) < 2**62

@@ -47,52 +47,43 @@ import re
 
 from cadmus.lang.ast import (
     ArrayLit,
-    Assert,
-    Assign,
     AugAssign,
     BinOp,
     BinOpKind,
     BoolKind,
     BoolOp,
-    Break,
     Call,
     CmpKind,
     Compare,
     Continue,
     Expr,
-    ExprStmt,
     For,
     FuncDef,
-    If,
     Index,
     Module,
-    Name,
-    Pass,
     Print,
     Return,
     Stmt,
     Unary,
     UnaryKind,
-    While,
     const_value,
 )
-from cadmus.lang.flow import always_returns
 from cadmus.lang.render_base import (
+    CHECKED_OPS,
+    INDENT,
     INT_MAX,
     INT_MIN,
-    Analysis,
-    Normalized,
+    Parts,
+    TargetRenderer,
     assigns,
-    conflict,
     lower_aug,
     position_error,
-    scope_names,
+    string_literal,
     words,
 )
 
 __all__ = ["to_lua"]
 
-INDENT = "    "
 
 _OVERFLOW = '_fail("integer overflow: the result is outside the signed 64-bit range")'
 # name -> (code, helpers it uses); emitted in this order.
@@ -297,30 +288,12 @@ _CMP = {
 }
 _SPACE = ' .. " " .. '
 _BITS = {BinOpKind.BAND: ("&", _P_BAND), BinOpKind.BOR: ("|", _P_BOR), BinOpKind.BXOR: ("~", _P_BXOR)}
-_CALLED = {
-    BinOpKind.ADD: "_add",
-    BinOpKind.SUB: "_sub",
-    BinOpKind.MUL: "_mul",
-    BinOpKind.TDIV: "_div",
-    BinOpKind.TMOD: "_mod",
-    BinOpKind.FDIV: "_fdiv",
-    BinOpKind.FMOD: "_fmod",
-    BinOpKind.POW: "_pow",
-    BinOpKind.SHL: "_shl",
-    BinOpKind.SHR: "_shr",
-}
+_CALLED = {k: "_" + name for k, name in CHECKED_OPS.items()}
 
 
 def to_lua(module: Module, *, mode: str = "dsl") -> str:
-    """Lua 5.4 source that does what `module` does on the VM in `mode`.
-
-    Raises `PrintError` for a tree that has no rendering (`append` used as a
-    value, an unknown node).
-    """
-    try:
-        return _Lua(module, mode).render()
-    except RecursionError:
-        raise position_error(module, "the tree is nested too deeply to render") from None
+    """Lua 5.4 source that does what `module` does on the VM in `mode`; `PrintError` if it has none."""
+    return _Lua.run(module, mode)
 
 
 def literal(value: int) -> str:
@@ -330,16 +303,7 @@ def literal(value: int) -> str:
 
 def quote(text: str) -> str:
     """A Lua string literal (ASCII, other bytes as decimal escapes)."""
-    out = []
-    for byte in text.encode("utf-8"):
-        ch = chr(byte)
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif 32 <= byte < 127:
-            out.append(ch)
-        else:
-            out.append(f"\\{byte:03d}")
-    return '"' + "".join(out) + '"'
+    return string_literal(text, "03d")
 
 
 def _boolish(e: Expr) -> bool:
@@ -347,38 +311,36 @@ def _boolish(e: Expr) -> bool:
     return isinstance(e, Compare | BoolOp) or (isinstance(e, Unary) and e.op is UnaryKind.NOT)
 
 
-class _Lua:
+class _Lua(TargetRenderer):
+    LANGUAGE = "Lua"
+    HELPERS = _HELPERS
+    NORM_LINE = _NORM_LINE
+    RESERVED = RESERVED
+    TEMP = _TEMP
+    CALLED = _CALLED
+    P_ATOM, P_UNARY, P_REL = _P_ATOM, _P_UNARY, _P_CMP
+    END = ""
+    LET = "local "
+    IF, ELIF, ELSE, WHILE, CLOSE = "if {} then", "elseif {} then", "else", "while {} do", "end"
+
     def __init__(self, module: Module, mode: str) -> None:
-        self.a = Analysis(module, mode, RESERVED, _TEMP)
-        self.python = self.a.python
-        self.used: set[str] = set()
-        self.ntemp = 0
-        self.scope: tuple[Stmt, ...] = ()
-        self.in_main = True
+        super().__init__(module, mode)
         self.labels: list[list[str | bool]] = []  # per enclosing loop: [label, used]
-        self.func: str | None = None  # the function being rendered (None: the main program)
 
-    def use(self, helper: str) -> str:
-        if helper not in self.used:
-            self.used.add(helper)
-            for dep in _HELPERS[helper][1]:
-                self.use(dep)
-        return helper
+    def int_text(self, value: int) -> str:
+        return literal(value)
 
-    def fresh(self, kind: str = "t") -> str:
-        self.ntemp += 1
-        return f"_{kind}{self.ntemp}"
+    def string_text(self, text: str) -> str:
+        return quote(text)
 
     # ---- module -------------------------------------------------------------
 
     def render(self) -> str:
         a = self.a
         out: list[str] = []
-        flags = list(a.flags[None].values())
-        if a.main_names or flags:
-            names = [a.name(n) for n in a.main_names] + flags
-            values = ["0"] * len(a.main_names) + ["false"] * len(flags)
-            out.append(f"local {', '.join(names)} = {', '.join(values)}")
+        main = self.variables(a.main_names, None)
+        if main:
+            out.append(self.declare(main))
         if a.funcs:
             out.append("local " + ", ".join(a.name(f) for f in a.funcs))
         for f in a.funcs.values():
@@ -388,92 +350,54 @@ class _Lua:
         if a.main_body:
             out.append("")
             self.block(a.main_body, 0, out)
-        parts = []
-        for name, (code, _deps) in _HELPERS.items():
-            if name in self.used:
-                parts.append(code.replace("{norm}", _NORM_LINE if self.python else ""))
-        text = "\n".join(parts)
+        text = "\n".join(self.helper_code())
         if out:
             text += ("\n" if text else "") + "\n".join(out) + "\n"
         return text
 
-    def function(self, f: FuncDef, out: list[str]) -> None:
-        a = self.a
-        out.append(f"function {a.name(f.name)}({', '.join(a.name(p) for p in f.params)})")
-        local = [a.name(n) for n in scope_names(f.body, f.params) if n not in f.params]
-        values = ["0"] * len(local)
-        for n, flag in a.flags[f.name].items():
-            local.append(flag)
-            values.append("true" if n in f.params else "false")
-        if local:
-            out.append(f"{INDENT}local {', '.join(local)} = {', '.join(values)}")
-        self.scope, self.in_main, self.func = f.body, False, f.name
-        self.block(f.body, 1, out)
-        if not always_returns(f.body):
-            out.append(INDENT + "return 0")
-        out.append("end")
+    def declare(self, pairs: list[tuple[str, str]]) -> str:
+        return f"local {', '.join(n for n, _ in pairs)} = {', '.join(v for _, v in pairs)}"
+
+    def function_head(self, f: FuncDef) -> str:
+        return f"function {self.a.name(f.name)}({', '.join(self.a.name(p) for p in f.params)})"
 
     # ---- statements ---------------------------------------------------------
 
-    def block(self, body: tuple[Stmt, ...], depth: int, out: list[str]) -> None:
-        for i, s in enumerate(body):
-            self.stmt(s, depth, out, last=i == len(body) - 1)
-
-    def stmt(self, s: Stmt, depth: int, out: list[str], last: bool = True) -> None:
+    def aug_assign(self, s: AugAssign, depth: int, out: list[str]) -> None:
+        """As the base does, with the temporaries in a `do ... end` block of their own."""
+        temps, assign = lower_aug(self.a, s, self.fresh)
+        if not temps:
+            self.assign(assign, depth, out)
+            return
         pad = INDENT * depth
-        if isinstance(s, Assign):
-            self.assign(s, depth, out)
-        elif isinstance(s, AugAssign):
-            temps, assign = lower_aug(self.a, s, self.fresh)
-            if temps:
-                out.append(pad + "do")
-                for name, e in temps:
-                    out.append(f"{pad}{INDENT}local {name} = {self.value(e)}")
-                self.assign(assign, depth + 1, out)
-                out.append(pad + "end")
-            else:
-                self.assign(assign, depth, out)
-        elif isinstance(s, If):
-            self.if_(s, depth, out)
-        elif isinstance(s, While):
-            out.append(f"{pad}while {self.cond(s.cond)} do")
-            self.loop_body(s.body, depth + 1, out)
-            out.append(pad + "end")
-        elif isinstance(s, For):
-            self.for_(s, depth, out)
-        elif isinstance(s, Return):
-            text = "return " + ("0" if s.value is None else self.value(s.value))
-            out.append(pad + (text if last else f"do {text} end"))
-        elif isinstance(s, Print):
-            line = _SPACE.join(self.value(x, _P_CONCAT + 1) for x in s.args)
-            out.append(f"{pad}print({line})")
-        elif isinstance(s, Assert):
-            self.use("assert")
-            extra = "" if s.error is None else ", " + quote(s.error)
-            out.append(f"{pad}assert({self.cond(s.test)}{extra})")
-        elif isinstance(s, ExprStmt):
-            e = s.value
-            if isinstance(e, Call) and e.func == "append" and e.func not in self.a.funcs:
-                out.append(f"{pad}{self.use('_append')}({self.value(e.args[0])}, {self.value(e.args[1])})")
-            else:
-                text = self.value(e)
-                if isinstance(e, Call) and text.endswith(")") and not text.startswith("("):
-                    out.append(pad + text)
-                else:  # Lua's only expression statements are calls
-                    out.append(f"{pad}do local _ = {text} end")
-        elif isinstance(s, Break):
-            out.append(pad + "break")
-        elif isinstance(s, Continue):
-            if not self.labels:
-                raise position_error(s, "'continue' outside a loop")
-            self.labels[-1][1] = True
-            out.append(f"{pad}goto {self.labels[-1][0]}")
-        elif isinstance(s, Pass):
-            pass
-        elif isinstance(s, FuncDef):
-            raise position_error(s, "function definitions must be at the top level")
-        else:
-            raise position_error(s, f"cannot render {type(s).__name__} as Lua")
+        out.append(pad + "do")
+        for name, e in temps:
+            out.append(f"{pad}{INDENT}local {name} = {self.value(e)}")
+        self.assign(assign, depth + 1, out)
+        out.append(pad + "end")
+
+    def return_(self, s: Return, pad: str, out: list[str], last: bool) -> None:
+        text = "return " + ("0" if s.value is None else self.value(s.value))
+        out.append(pad + (text if last else f"do {text} end"))  # Lua's `return` must end a block
+
+    def print_(self, s: Print, pad: str, out: list[str]) -> None:
+        line = _SPACE.join(self.value(x, _P_CONCAT + 1) for x in s.args)
+        out.append(f"{pad}print({line})")
+
+    def append_text(self, e: Call, pad: str, out: list[str]) -> str:
+        return f"{self.use('_append')}({self.value(e.args[0])}, {self.value(e.args[1])})"
+
+    def discarded(self, e: Expr, pad: str, out: list[str]) -> str:
+        text = self.value(e)
+        if isinstance(e, Call) and text.endswith(")") and not text.startswith("("):
+            return text
+        return f"do local _ = {text} end"  # Lua's only expression statements are calls
+
+    def continue_(self, s: Continue, pad: str, out: list[str]) -> None:
+        if not self.labels:
+            raise position_error(s, "'continue' outside a loop")
+        self.labels[-1][1] = True
+        out.append(f"{pad}goto {self.labels[-1][0]}")
 
     def loop_body(self, body: tuple[Stmt, ...], depth: int, out: list[str], tail: str | None = None) -> None:
         """A loop's body; `continue` jumps to a label at its end, before `tail` (a for loop's step)."""
@@ -487,58 +411,24 @@ class _Lua:
         if tail is not None:
             out.append(INDENT * depth + tail)
 
-    def assign(self, s: Assign, depth: int, out: list[str]) -> None:
+    def set_element(self, value: Expr, target: Index, depth: int, out: list[str]) -> None:
         pad = INDENT * depth
-        target = s.target
-        if isinstance(target, Name):
-            out.append(f"{pad}{self.a.name(target.id)} = {self.value(s.value)}")
-            self.mark(target.id, pad, out)
-            return
-        if not isinstance(target, Index):
-            raise position_error(s, "an assignment target must be a name or an element")
-        value = self.value(s.value)
+        text = self.value(value)
         setter = self.use("_set")
         array, index = self.value(target.array), self.value(target.index)
-        cv = self.a.cost(s.value)
-        if not cv.pure and (
-            conflict(cv, self.a.cost(target.array)) or conflict(cv, self.a.cost(target.index))
-        ):
-            # the VM evaluates the value before the element's array and index
+        if self.value_first(value, target):
             temp = self.fresh()
             out.append(f"{pad}do")
-            out.append(f"{pad}{INDENT}local {temp} = {value}")
+            out.append(f"{pad}{INDENT}local {temp} = {text}")
             out.append(f"{pad}{INDENT}{setter}({array}, {index}, {temp})")
             out.append(f"{pad}end")
             return
-        out.append(f"{pad}{setter}({array}, {index}, {value})")
-
-    def mark(self, name: str, pad: str, out: list[str]) -> None:
-        """Mode python: a checked name is set from now on."""
-        flag = self.a.flags.get(self.func, {}).get(name)
-        if flag is not None:
-            out.append(f"{pad}{flag} = true")
-
-    def if_(self, s: If, depth: int, out: list[str]) -> None:
-        pad = INDENT * depth
-        out.append(f"{pad}if {self.cond(s.cond)} then")
-        while True:
-            self.block(s.body, depth + 1, out)
-            if len(s.orelse) == 1 and isinstance(s.orelse[0], If):
-                s = s.orelse[0]
-                out.append(f"{pad}elseif {self.cond(s.cond)} then")
-                continue
-            if s.orelse:
-                out.append(pad + "else")
-                self.block(s.orelse, depth + 1, out)
-            break
-        out.append(pad + "end")
+        out.append(f"{pad}{setter}({array}, {index}, {text})")
 
     def for_(self, s: For, depth: int, out: list[str]) -> None:
         a = self.a
         pad = INDENT * depth
-        var = a.name(s.var)
-        step = 1 if s.step is None else const_value(s.step)
-        start = self.value(s.start)
+        var, step, start = self.for_head(s)
         bound = None if step is None or step == 0 else self._bound(s.stop, step)
         if bound is not None:
             # Lua's numeric for: the bounds are evaluated once and the counter never leaves the range.
@@ -556,29 +446,21 @@ class _Lua:
             return
         # A hidden counter, as the VM runs it.
         inner = pad + INDENT
-        counter = self.fresh("c")
+        counter, init, test, stride = self.counter_loop(s, start, step)
         out.append(pad + "do")
-        out.append(f"{inner}local {counter} = {start}")
-        if a.stable(s.stop, s.body):
-            stop = self.value(s.stop, _P_CMP + 1)
-        else:
-            stop = self.fresh("n")
-            out.append(f"{inner}local {stop} = {self.value(s.stop)}")
-        if step is None or step == 0:
-            stride = self.fresh("s")
-            step_text = self.value(s.step) if s.step is not None else "1"
-            out.append(f"{inner}local {stride} = {self.use('_step')}({step_text})")
-            test = f"{stride} > 0 and {counter} < {stop} or {stride} < 0 and {counter} > {stop}"
-        else:
-            stride = literal(step)
-            test = f"{counter} {'<' if step > 0 else '>'} {stop}"
+        out.extend(f"{inner}local {name} = {value}" for name, value in init)
         out.append(f"{inner}while {test} do")
         out.append(f"{inner}{INDENT}{var} = {counter}")
         self.mark(s.var, inner + INDENT, out)
-        tail = f"{counter} = {self.use('_add')}({counter}, {stride})"
-        self.loop_body(s.body, depth + 2, out, tail)
+        self.loop_body(s.body, depth + 2, out, f"{counter} = {self.checked_add(counter, stride)}")
         out.append(inner + "end")
         out.append(pad + "end")
+
+    def checked_add(self, a: str, b: str) -> str:
+        return f"{self.use('_add')}({a}, {b})"
+
+    def either_way(self, stride: str, counter: str, stop: str) -> str:
+        return f"{stride} > 0 and {counter} < {stop} or {stride} < 0 and {counter} > {stop}"
 
     def _bound(self, stop: Expr, step: int) -> str | None:
         """The inclusive bound of Lua's `for` for a constant or a length `stop`, when no counter can overflow."""
@@ -599,52 +481,32 @@ class _Lua:
 
     # ---- expressions --------------------------------------------------------
 
-    def value(self, e: Expr, need: int = 0) -> str:
-        text, prec = self.value_prec(e)
-        return f"({text})" if prec < need else text
-
-    def cond(self, e: Expr, need: int = 0) -> str:
-        text, prec = self.cond_prec(e)
-        return f"({text})" if prec < need else text
-
-    def cond_prec(self, e: Expr) -> tuple[str, int]:
+    def cond_parts(self, e: Expr) -> Parts:
         """`e` as a Lua condition (a boolean: 0 is true in Lua)."""
         if isinstance(e, Compare):
-            return f"{self.value(e.left, _P_CMP + 1)} {_CMP[e.op]} {self.value(e.right, _P_CMP + 1)}", _P_CMP
+            left, right = self.value(e.left, _P_CMP + 1), self.value(e.right, _P_CMP + 1)
+            return [], f"{left} {_CMP[e.op]} {right}", _P_CMP
         if isinstance(e, Unary) and e.op is UnaryKind.NOT:
             if _boolish(e.operand):
-                return "not " + self.cond(e.operand, _P_UNARY), _P_UNARY
-            return f"{self.value(e.operand, _P_CMP + 1)} == 0", _P_CMP
+                return [], "not " + self.cond(e.operand, _P_UNARY), _P_UNARY
+            return [], f"{self.value(e.operand, _P_CMP + 1)} == 0", _P_CMP
         if isinstance(e, BoolOp):
             op, prec = ("and", _P_AND) if e.op is BoolKind.AND else ("or", _P_OR)
-            return f"{self.cond(e.left, prec)} {op} {self.cond(e.right, prec + 1)}", prec
-        return f"{self.value(e, _P_CMP + 1)} ~= 0", _P_CMP
+            return [], f"{self.cond(e.left, prec)} {op} {self.cond(e.right, prec + 1)}", prec
+        return [], f"{self.value(e, _P_CMP + 1)} ~= 0", _P_CMP
 
-    def number(self, e: Expr) -> tuple[str, int]:
+    def number(self, e: Expr) -> Parts:
         """A condition as the number 1 or 0."""
-        return f"({self.cond(e, _P_AND)} and 1 or 0)", _P_ATOM
+        return [], f"({self.cond(e, _P_AND)} and 1 or 0)", _P_ATOM
 
-    def value_prec(self, e: Expr) -> tuple[str, int]:
-        k = const_value(e)
-        if k is not None:
-            return literal(k), _P_ATOM if k >= 0 or k == INT_MIN else _P_UNARY
-        if isinstance(e, Name):
-            check = self.a.check_of(e, self.func)
-            if check is not None:
-                return f"{self.use('_bound')}({check[0]}, {self.a.name(e.id)}, {quote(check[1])})", _P_ATOM
-            return self.a.name(e.id), _P_ATOM
+    def other_parts(self, e: Expr) -> Parts:
         if isinstance(e, Unary):
             if e.op is UnaryKind.NOT:
                 return self.number(e)
-            if e.op is UnaryKind.NEG:
-                return f"{self.use('_neg')}({self.value(e.operand)})", _P_ATOM
-            return "~" + self.value(e.operand, _P_UNARY + 1), _P_UNARY
+            return [], f"{self.use('_neg')}({self.value(e.operand)})", _P_ATOM
         if isinstance(e, BinOp):
-            helper = _CALLED.get(e.op)
-            if helper is not None:
-                return f"{self.use(helper)}({self.value(e.left)}, {self.value(e.right)})", _P_ATOM
             op, prec = _BITS[e.op]
-            return f"{self.value(e.left, prec)} {op} {self.value(e.right, prec + 1)}", prec
+            return [], f"{self.value(e.left, prec)} {op} {self.value(e.right, prec + 1)}", prec
         if isinstance(e, Compare):
             return self.number(e)
         if isinstance(e, BoolOp):
@@ -652,30 +514,22 @@ class _Lua:
                 return self.number(e)
             nz = self.use("_nz")
             if e.op is BoolKind.AND:  # the left operand when it is 0, else the right one
-                return f"({nz}({self.value(e.left)}) and {self.value(e.right, _P_AND + 1)} or 0)", _P_ATOM
-            return f"({nz}({self.value(e.left)}) or {self.value(e.right, _P_OR + 1)})", _P_ATOM
+                return [], f"({nz}({self.value(e.left)}) and {self.value(e.right, _P_AND + 1)} or 0)", _P_ATOM
+            return [], f"({nz}({self.value(e.left)}) or {self.value(e.right, _P_OR + 1)})", _P_ATOM
         if isinstance(e, Call):
-            return self.call(e)
-        if isinstance(e, Index):
-            return f"{self.use('_get')}({self.value(e.array)}, {self.value(e.index)})", _P_ATOM
-        if isinstance(e, Normalized):
-            return f"{self.use('_norm')}({self.value(e.array)}, {self.value(e.index)})", _P_ATOM
+            return self.builtin(e)
         if isinstance(e, ArrayLit):
-            return "{" + ", ".join(self.value(x) for x in e.elts) + "}", _P_ATOM
+            return [], "{" + ", ".join(self.value(x) for x in e.elts) + "}", _P_ATOM
         raise position_error(e, f"cannot render {type(e).__name__} as Lua")
 
-    def call(self, e: Call) -> tuple[str, int]:
+    def builtin(self, e: Call) -> Parts:
         name = e.func
         args = ", ".join(self.value(x) for x in e.args)
-        if name in self.a.funcs:
-            return f"{self.a.name(name)}({args})", _P_ATOM
         if name == "len":
-            return "#" + self.value(e.args[0], _P_ATOM), _P_UNARY
+            return [], "#" + self.value(e.args[0], _P_ATOM), _P_UNARY
         if name in ("min", "max"):
-            return f"math.{name}({args})", _P_ATOM
-        if name == "append":
-            raise position_error(e, "append() used as a value has no Lua rendering")
+            return [], f"math.{name}({args})", _P_ATOM
         helper = {"abs": "_abs", "array": "_array", "read": "_read", "pop": "_pop"}.get(name)
         if helper is None:
             raise position_error(e, f"unknown function '{name}'")
-        return f"{self.use(helper)}({args})", _P_ATOM
+        return [], f"{self.use(helper)}({args})", _P_ATOM

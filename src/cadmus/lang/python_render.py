@@ -42,7 +42,6 @@ from cadmus.lang.ast import (
     Index,
     Module,
     Name,
-    Node,
     Num,
     Pass,
     Print,
@@ -56,12 +55,12 @@ from cadmus.lang.ast import (
 )
 from cadmus.lang.errors import PrintError
 from cadmus.lang.flow import always_returns
+from cadmus.lang.render_base import MODES, assigns, position_error, stmt_bodies, stmt_exprs
 from cadmus.lang.skins import DSL_LEVELS
 
 __all__ = ["to_python"]
 
 INDENT = "    "
-MODES = ("dsl", "python")
 
 _HELPERS: dict[str, str] = {
     "_tdiv": ("def _tdiv(a, b):\n    q = abs(a) // abs(b)\n    return q if (a < 0) == (b < 0) else -q\n"),
@@ -130,51 +129,13 @@ def _names(module: Module) -> set[str]:
                 found.update(s.params)
             elif isinstance(s, For):
                 found.add(s.var)
-            for e in _exprs(s):
+            for e in stmt_exprs(s):
                 expr(e)
-            for sub in _bodies(s):
+            for sub in stmt_bodies(s):
                 stmts(sub)
 
     stmts(module.body)
     return found
-
-
-def _exprs(s: Stmt) -> tuple[Expr, ...]:
-    if isinstance(s, Assign | AugAssign):
-        return (s.target, s.value)
-    if isinstance(s, If | While):
-        return (s.cond,)
-    if isinstance(s, For):
-        return tuple(e for e in (s.start, s.stop, s.step) if e is not None)
-    if isinstance(s, Return):
-        return () if s.value is None else (s.value,)
-    if isinstance(s, Print):
-        return s.args
-    if isinstance(s, Assert):
-        return (s.test,)
-    if isinstance(s, ExprStmt):
-        return (s.value,)
-    return ()
-
-
-def _bodies(s: Stmt) -> tuple[tuple[Stmt, ...], ...]:
-    if isinstance(s, If):
-        return (s.body, s.orelse)
-    if isinstance(s, While | For | FuncDef):
-        return (s.body,)
-    return ()
-
-
-def _assigns(body: tuple[Stmt, ...], name: str) -> bool:
-    """Whether `body` assigns `name` anywhere (as a target or a loop variable)."""
-    for s in body:
-        if isinstance(s, Assign | AugAssign) and isinstance(s.target, Name) and s.target.id == name:
-            return True
-        if isinstance(s, For) and s.var == name:
-            return True
-        if any(_assigns(sub, name) for sub in _bodies(s)):
-            return True
-    return False
 
 
 def _nonneg(e: Expr, names: frozenset[str] = frozenset()) -> bool:
@@ -239,9 +200,9 @@ class _Renderer:
                 expr(child, False)
 
         for s in body:
-            for e in _exprs(s):
+            for e in stmt_exprs(s):
                 expr(e, isinstance(s, ExprStmt))
-            for sub in _bodies(s):
+            for sub in stmt_bodies(s):
                 self._find_valued(sub)
 
     def name(self, ident: str) -> str:
@@ -291,7 +252,7 @@ class _Renderer:
             out.append(f"{pad}for {self.name(s.var)} in range({', '.join(args)}):")
             saved = self.nonneg_vars
             step = 1 if s.step is None else const_value(s.step)
-            if step is not None and step > 0 and _nonneg(s.start, saved) and not _assigns(s.body, s.var):
+            if step is not None and step > 0 and _nonneg(s.start, saved) and not assigns(s.body, s.var):
                 self.nonneg_vars = saved | {s.var}
             else:
                 self.nonneg_vars = saved - {s.var}
@@ -325,7 +286,7 @@ class _Renderer:
         elif isinstance(s, Pass):
             out.append(f"{pad}pass")
         else:
-            raise self.error(s, f"cannot render {type(s).__name__} as Python")
+            raise position_error(s, f"cannot render {type(s).__name__} as Python")
 
     def if_(self, s: If, depth: int, out: list[str], word: str) -> None:
         pad = INDENT * depth
@@ -365,12 +326,9 @@ class _Renderer:
             return self.name(t.id)
         if isinstance(t, Index):
             return self.index(t)
-        raise self.error(t, f"cannot assign to {type(t).__name__}")
+        raise position_error(t, f"cannot assign to {type(t).__name__}")
 
     # ---- expressions --------------------------------------------------------
-
-    def error(self, node: Node, message: str) -> PrintError:
-        return PrintError(message, line=node.line or None, col=node.col or None)
 
     def use_helper(self, name: str) -> None:
         self.helpers.add(name)
@@ -442,7 +400,7 @@ class _Renderer:
             return self.index(e), _P_ATOM
         if isinstance(e, ArrayLit):
             return "[" + ", ".join(self.value(x) for x in e.elts) + "]", _P_ATOM
-        raise self.error(e, f"cannot render {type(e).__name__} as Python")
+        raise position_error(e, f"cannot render {type(e).__name__} as Python")
 
     def call(self, e: Call) -> tuple[str, int]:
         name = e.func
@@ -454,7 +412,7 @@ class _Renderer:
             if name == "pop" and len(e.args) == 1:
                 return f"{self.expr(e.args[0], _P_ATOM)}.pop()", _P_ATOM
             if name == "append":
-                raise self.error(e, "append() used as a value has no Python rendering")
+                raise position_error(e, "append() used as a value has no Python rendering")
             if name in ("len", "abs", "min", "max"):
                 return f"{name}({', '.join(self.value(a) for a in e.args)})", _P_ATOM
         return f"{self.name(name)}({', '.join(self.value(a) for a in e.args)})", _P_ATOM

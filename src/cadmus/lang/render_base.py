@@ -16,14 +16,18 @@ into a temporary first and keep every other expression as it is.
 The rest is bookkeeping every renderer needs: the variables of each scope
 (declared up front, set to 0, as the VM's `enter` does), identifiers renamed
 away from what the target reserves, and the facts about a `for` loop that let
-it be written as the target's own loop.
+it be written as the target's own loop. `TargetRenderer` is the frame the
+three renderers share (helpers, temporaries, statements and the expressions
+every target writes alike); a renderer supplies its language's spellings,
+helper code, declarations and the forms that are its own.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from cadmus.lang.ast import (
     ArrayLit,
@@ -33,8 +37,10 @@ from cadmus.lang.ast import (
     BinOp,
     BinOpKind,
     BoolOp,
+    Break,
     Call,
     Compare,
+    Continue,
     Expr,
     ExprStmt,
     For,
@@ -45,6 +51,7 @@ from cadmus.lang.ast import (
     Name,
     Node,
     Num,
+    Pass,
     Print,
     Return,
     Stmt,
@@ -55,6 +62,7 @@ from cadmus.lang.ast import (
     const_value,
 )
 from cadmus.lang.errors import PrintError
+from cadmus.lang.flow import always_returns
 from cadmus.lang.semantics import reads_to_check
 
 MODES = ("dsl", "python")
@@ -133,6 +141,41 @@ class Normalized(Expr):
 
     array: Expr
     index: Expr
+
+
+# The operators every target writes as a call of a helper (the name after the target's prefix), for
+# the checks the VM makes; JavaScript computes + - * exactly on BigInt and checks only the result.
+CHECKED_OPS: dict[BinOpKind, str] = {
+    BinOpKind.ADD: "add",
+    BinOpKind.SUB: "sub",
+    BinOpKind.MUL: "mul",
+    BinOpKind.TDIV: "div",
+    BinOpKind.TMOD: "mod",
+    BinOpKind.FDIV: "fdiv",
+    BinOpKind.FMOD: "fmod",
+    BinOpKind.POW: "pow",
+    BinOpKind.SHL: "shl",
+    BinOpKind.SHR: "shr",
+}
+
+
+def string_literal(text: str, escape: str, unsafe: str = "") -> str:
+    """A double-quoted ASCII string literal of `text`'s UTF-8 bytes (Lua's and C's syntax).
+
+    `"` and `\\` are escaped with a backslash; other bytes outside printable
+    ASCII, and the characters of `unsafe`, as a backslash and the byte in the
+    format `escape` ("03d": decimal, "03o": octal).
+    """
+    out = []
+    for byte in text.encode("utf-8"):
+        ch = chr(byte)
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif 32 <= byte < 127 and ch not in unsafe:
+            out.append(ch)
+        else:
+            out.append("\\" + format(byte, escape))
+    return '"' + "".join(out) + '"'
 
 
 def words(text: str) -> frozenset[str]:
@@ -460,3 +503,404 @@ def lower_aug(
 
 def position_error(node: Node, message: str) -> PrintError:
     return PrintError(message, line=node.line or None, col=node.col or None)
+
+
+def cannot_overflow(stop: Expr, step: int) -> bool:
+    """Whether a counter below (above) `stop` plus `step` always stays in range."""
+    if abs(step) == 1:
+        return True  # the counter is below (above) an int64 `stop`
+    k = const_value(stop)
+    if k is not None:
+        return k - 1 + step <= INT_MAX if step > 0 else k + 1 + step >= INT_MIN
+    return isinstance(stop, Call) and stop.func == "len" and abs(step) < 2**62
+
+
+# ---- the renderers' common frame ---------------------------------------------------
+
+INDENT = "    "
+
+Parts = tuple[list[str], str, int]  # (assignments to run first, expression, its precedence)
+
+
+def join_parts(parts: Parts, need: int) -> str:
+    """An expression's text binding at least `need`; assignments to run first go in front (comma operator)."""
+    pre, text, prec = parts
+    if pre:
+        return "(" + ", ".join([*pre, text]) + ")"
+    return f"({text})" if prec < need else text
+
+
+class TargetRenderer:
+    """What the JavaScript, Lua and C renderers share: one renderer for one module.
+
+    A subclass sets the class attributes (its helpers, names and spellings)
+    and writes what its language does its own way: `render`, `function_head`,
+    `set_element`, `print_`, `append_text`, `cond_parts`, `other_parts` (the
+    expressions not written alike, calls of builtins among them). The block
+    forms and the `for` loop here are those of the brace languages; Lua
+    overrides the statements it writes otherwise.
+
+    Expressions come as `Parts`: assignments to temporaries that must run
+    first, the text, and its precedence. Only C has such assignments (it
+    evaluates operands in no fixed order, see `operands`); JavaScript and Lua
+    evaluate left to right, as the VM does.
+    """
+
+    LANGUAGE: ClassVar[str]  # the language's name in error messages
+    # name -> (code, helpers it uses); emitted in this order.
+    HELPERS: ClassVar[dict[str, tuple[str, tuple[str, ...]]]]
+    NORM_LINE: ClassVar[str]  # `{norm}` in `get`/`set`: mode python counts a negative index from the end
+    RESERVED: ClassVar[frozenset[str]]
+    TEMP: ClassVar[re.Pattern[str]]
+    PREFIX: ClassVar[str] = "_"  # of the helpers' names: `{PREFIX}get`, `{PREFIX}set`, ...
+    CALLED: ClassVar[dict[BinOpKind, str]]  # the operators written as a helper's call
+    P_ATOM: ClassVar[int]
+    P_UNARY: ClassVar[int]
+    P_REL: ClassVar[int]  # the precedence of `<`
+    END: ClassVar[str] = ";"  # ends a simple statement
+    LET: ClassVar[str] = ""  # declares a temporary of a statement
+    DECLARE: ClassVar[str] = ""  # declares a scope's variables
+    TRUE: ClassVar[str] = "true"
+    FALSE: ClassVar[str] = "false"
+    FOR_LET: ClassVar[str] = ""  # declares the variables of a `for` loop's header
+    # Block forms ("{}": the condition).
+    IF: ClassVar[str] = "if ({}) {{"
+    ELIF: ClassVar[str] = "}} else if ({}) {{"
+    ELSE: ClassVar[str] = "} else {"
+    WHILE: ClassVar[str] = "while ({}) {{"
+    CLOSE: ClassVar[str] = "}"
+
+    def __init__(self, module: Module, mode: str) -> None:
+        self.a = Analysis(module, mode, self.RESERVED, self.TEMP)
+        self.python = self.a.python
+        self.used: set[str] = set()
+        self.ntemp = 0
+        self.scope: tuple[Stmt, ...] = ()
+        self.in_main = True
+        self.func: str | None = None  # the function being rendered (None: the main program)
+
+    @classmethod
+    def run(cls, module: Module, mode: str) -> str:
+        """The rendering of `module`; `PrintError` where it has none."""
+        try:
+            return cls(module, mode).render()
+        except RecursionError:
+            raise position_error(module, "the tree is nested too deeply to render") from None
+
+    # ---- what a language supplies ----------------------------------------------------
+
+    def render(self) -> str:
+        raise NotImplementedError
+
+    def int_text(self, value: int) -> str:
+        """An integer constant."""
+        raise NotImplementedError
+
+    def string_text(self, text: str) -> str:
+        """A string literal."""
+        raise NotImplementedError
+
+    def function_head(self, f: FuncDef) -> str:
+        raise NotImplementedError
+
+    def set_element(self, value: Expr, target: Index, depth: int, out: list[str]) -> None:
+        """`target = value` for an element (the VM evaluates the value, then the array and the index)."""
+        raise NotImplementedError
+
+    def print_(self, s: Print, pad: str, out: list[str]) -> None:
+        raise NotImplementedError
+
+    def append_text(self, e: Call, pad: str, out: list[str]) -> str:
+        """The statement `append(a, v)`."""
+        raise NotImplementedError
+
+    def cond_parts(self, e: Expr) -> Parts:
+        """`e` as the language's condition."""
+        raise NotImplementedError
+
+    def other_parts(self, e: Expr) -> Parts:
+        """The expressions each language writes its own way."""
+        raise NotImplementedError
+
+    def checked_add(self, a: str, b: str) -> str:
+        """`a + b` with the VM's overflow check."""
+        raise NotImplementedError
+
+    def either_way(self, stride: str, counter: str, stop: str) -> str:
+        """A loop's test for a stride of either sign."""
+        raise NotImplementedError
+
+    # ---- helpers and temporaries -------------------------------------------------------
+
+    def use(self, helper: str) -> str:
+        if helper not in self.used:
+            self.used.add(helper)
+            for dep in self.HELPERS[helper][1]:
+                self.use(dep)
+        return helper
+
+    def helper(self, name: str) -> str:
+        """The helper `{PREFIX}name`, used."""
+        return self.use(self.PREFIX + name)
+
+    def fresh(self, kind: str = "t") -> str:
+        self.ntemp += 1
+        return f"_{kind}{self.ntemp}"
+
+    def helper_code(self) -> list[str]:
+        """The code of the helpers used, in order."""
+        norm = self.NORM_LINE if self.python else ""
+        return [code.replace("{norm}", norm) for name, (code, _) in self.HELPERS.items() if name in self.used]
+
+    # ---- scopes --------------------------------------------------------------------
+
+    def variables(self, names: Sequence[str], func: str | None) -> list[tuple[str, str]]:
+        """A scope's variables and first values: 0, then mode python's flags (set for a parameter)."""
+        params = self.a.funcs[func].params if func is not None else ()
+        zero = self.int_text(0)
+        flags = self.a.flags[func].items()
+        return [(self.a.name(n), zero) for n in names] + [
+            (flag, self.TRUE if n in params else self.FALSE) for n, flag in flags
+        ]
+
+    def declare(self, pairs: list[tuple[str, str]]) -> str:
+        return self.DECLARE + ", ".join(f"{n} = {v}" for n, v in pairs) + self.END
+
+    def function(self, f: FuncDef, out: list[str]) -> None:
+        out.append(self.function_head(f))
+        self.scope, self.in_main, self.func = f.body, False, f.name
+        self.scope_block([n for n in scope_names(f.body, f.params) if n not in f.params], f.body, out)
+        if not always_returns(f.body):
+            out.append(f"{INDENT}return {self.int_text(0)}{self.END}")
+        out.append(self.CLOSE)
+
+    def scope_block(self, names: list[str], body: tuple[Stmt, ...], out: list[str]) -> None:
+        """A function's declarations and code."""
+        pairs = self.variables(names, self.func)
+        if pairs:
+            out.append(INDENT + self.declare(pairs))
+        self.block(body, 1, out)
+
+    # ---- statements ------------------------------------------------------------------
+
+    def block(self, body: tuple[Stmt, ...], depth: int, out: list[str]) -> None:
+        for i, s in enumerate(body):
+            self.stmt(s, depth, out, last=i == len(body) - 1)
+
+    def loop_body(self, body: tuple[Stmt, ...], depth: int, out: list[str]) -> None:
+        self.block(body, depth, out)
+
+    def stmt(self, s: Stmt, depth: int, out: list[str], last: bool = True) -> None:
+        """`s` at `depth`; `last`: it ends its block."""
+        pad = INDENT * depth
+        if isinstance(s, Assign):
+            self.assign(s, depth, out)
+        elif isinstance(s, AugAssign):
+            self.aug_assign(s, depth, out)
+        elif isinstance(s, If):
+            self.if_(s, depth, out)
+        elif isinstance(s, While):
+            out.append(pad + self.WHILE.format(self.cond(s.cond)))
+            self.loop_body(s.body, depth + 1, out)
+            out.append(pad + self.CLOSE)
+        elif isinstance(s, For):
+            self.for_(s, depth, out)
+        elif isinstance(s, Return):
+            self.return_(s, pad, out, last)
+        elif isinstance(s, Print):
+            self.print_(s, pad, out)
+        elif isinstance(s, Assert):
+            self.assert_stmt(s, pad, out)
+        elif isinstance(s, ExprStmt):
+            e = s.value
+            if isinstance(e, Call) and e.func == "append" and e.func not in self.a.funcs:
+                text = self.append_text(e, pad, out)
+            else:
+                text = self.discarded(e, pad, out)
+            out.append(pad + text + self.END)
+        elif isinstance(s, Break):
+            out.append(pad + "break" + self.END)
+        elif isinstance(s, Continue):
+            self.continue_(s, pad, out)
+        elif isinstance(s, Pass):
+            pass
+        elif isinstance(s, FuncDef):
+            raise position_error(s, "function definitions must be at the top level")
+        else:
+            raise position_error(s, f"cannot render {type(s).__name__} as {self.LANGUAGE}")
+
+    def lift(self, pre: list[str], pad: str, out: list[str]) -> None:
+        out.extend(f"{pad}{p}{self.END}" for p in pre)
+
+    def lifted(self, e: Expr, pad: str, out: list[str]) -> str:
+        """`e`'s text in a statement, its assignments to run first written before it."""
+        pre, text, _ = self.parts(e)
+        self.lift(pre, pad, out)
+        return text
+
+    def discarded(self, e: Expr, pad: str, out: list[str]) -> str:
+        """An expression statement (not `append`)."""
+        return self.lifted(e, pad, out)
+
+    def assign(self, s: Assign, depth: int, out: list[str]) -> None:
+        pad = INDENT * depth
+        target = s.target
+        if isinstance(target, Name):
+            value = self.lifted(s.value, pad, out)
+            out.append(f"{pad}{self.a.name(target.id)} = {value}{self.END}")
+            self.mark(target.id, pad, out)
+            return
+        if not isinstance(target, Index):
+            raise position_error(s, "an assignment target must be a name or an element")
+        self.set_element(s.value, target, depth, out)
+
+    def value_first(self, value: Expr, target: Index) -> bool:
+        """Whether evaluating `value` after the element's array and index could be seen."""
+        cv = self.a.cost(value)
+        return not cv.pure and (
+            conflict(cv, self.a.cost(target.array)) or conflict(cv, self.a.cost(target.index))
+        )
+
+    def aug_assign(self, s: AugAssign, depth: int, out: list[str]) -> None:
+        temps, assign = lower_aug(self.a, s, self.fresh)
+        pad = INDENT * depth
+        for name, e in temps:
+            value = self.lifted(e, pad, out)
+            out.append(f"{pad}{self.LET}{name} = {value}{self.END}")
+        self.assign(assign, depth, out)
+
+    def mark(self, name: str, pad: str, out: list[str]) -> None:
+        """Mode python: a checked name is set from now on."""
+        flag = self.a.flags.get(self.func, {}).get(name)
+        if flag is not None:
+            out.append(f"{pad}{flag} = {self.TRUE}{self.END}")
+
+    def return_(self, s: Return, pad: str, out: list[str], last: bool) -> None:
+        value = self.int_text(0) if s.value is None else self.lifted(s.value, pad, out)
+        out.append(f"{pad}return {value}{self.END}")
+
+    def assert_stmt(self, s: Assert, pad: str, out: list[str]) -> None:
+        extra = "" if s.error is None else ", " + self.string_text(s.error)
+        out.append(f"{pad}{self.use('assert')}({self.cond(s.test)}{extra}){self.END}")
+
+    def continue_(self, s: Continue, pad: str, out: list[str]) -> None:
+        out.append(pad + "continue" + self.END)
+
+    def if_(self, s: If, depth: int, out: list[str]) -> None:
+        pad = INDENT * depth
+        out.append(pad + self.IF.format(self.cond(s.cond)))
+        while True:
+            self.block(s.body, depth + 1, out)
+            if len(s.orelse) == 1 and isinstance(s.orelse[0], If):
+                s = s.orelse[0]
+                out.append(pad + self.ELIF.format(self.cond(s.cond)))
+                continue
+            if s.orelse:
+                out.append(pad + self.ELSE)
+                self.block(s.orelse, depth + 1, out)
+            break
+        out.append(pad + self.CLOSE)
+
+    def for_(self, s: For, depth: int, out: list[str]) -> None:
+        """A `for` loop as the brace languages write it: their own loop when its variable is the counter."""
+        a = self.a
+        pad = INDENT * depth
+        var, step, start = self.for_head(s)
+        if (
+            step is not None
+            and step != 0
+            and not assigns(s.body, s.var)
+            and a.stable(s.stop, s.body)
+            and a.loop_var_private(s, self.scope, self.in_main)
+        ):
+            test = f"{var} {'<' if step > 0 else '>'} {self.value(s.stop, self.P_REL + 1)}"
+            if cannot_overflow(s.stop, step):
+                incr = {1: f"{var}++", -1: f"{var}--"}.get(step)
+                if incr is None:
+                    incr = f"{var} {'+' if step > 0 else '-'}= {self.int_text(abs(step))}"
+            else:
+                incr = f"{var} = {self.checked_add(var, self.int_text(step))}"
+            out.append(f"{pad}for ({var} = {start}; {test}; {incr}) {{")
+            self.block(s.body, depth + 1, out)
+            out.append(pad + "}")
+            return
+        # A hidden counter, as the VM runs it.
+        counter, init, test, stride = self.counter_loop(s, start, step)
+        incr = f"{counter} = {self.checked_add(counter, stride)}"
+        out.append(f"{pad}for ({self.FOR_LET}{', '.join(f'{n} = {v}' for n, v in init)}; {test}; {incr}) {{")
+        out.append(f"{pad}{INDENT}{var} = {counter}{self.END}")
+        self.mark(s.var, pad + INDENT, out)
+        self.block(s.body, depth + 1, out)
+        out.append(pad + "}")
+
+    def for_head(self, s: For) -> tuple[str, int | None, str]:
+        """A `for` loop's variable, its step when a constant (else None) and its start, as text."""
+        step = 1 if s.step is None else const_value(s.step)
+        return self.a.name(s.var), step, self.value(s.start)
+
+    def counter_loop(
+        self, s: For, start: str, step: int | None
+    ) -> tuple[str, list[tuple[str, str]], str, str]:
+        """A hidden counter running `s` as the VM does (bounds evaluated once, a stride checked).
+
+        Returns the counter, the variables to set first (name, value; the
+        counter first), the loop's test and the stride.
+        """
+        counter = self.fresh("c")
+        init = [(counter, start)]
+        if self.a.stable(s.stop, s.body):
+            stop = self.value(s.stop, self.P_REL + 1)
+        else:
+            stop = self.fresh("n")
+            init.append((stop, self.value(s.stop)))
+        if step is None or step == 0:
+            stride = self.fresh("s")
+            given = self.value(s.step) if s.step is not None else self.int_text(1)
+            init.append((stride, f"{self.helper('step')}({given})"))
+            return counter, init, self.either_way(stride, counter, stop), stride
+        return counter, init, f"{counter} {'<' if step > 0 else '>'} {stop}", self.int_text(step)
+
+    # ---- expressions -----------------------------------------------------------------
+
+    def value(self, e: Expr, need: int = 0) -> str:
+        return join_parts(self.parts(e), need)
+
+    def cond(self, e: Expr, need: int = 0) -> str:
+        return join_parts(self.cond_parts(e), need)
+
+    def operands(self, es: Sequence[Expr], needs: tuple[int, ...] = ()) -> tuple[list[str], list[str]]:
+        """Operands the language evaluates left to right, as the VM does (parenthesized to bind `needs`)."""
+        return [], [self.value(e, needs[j] if needs else 0) for j, e in enumerate(es)]
+
+    def parts(self, e: Expr) -> Parts:
+        """`e` as a value: what every language writes alike, then `other_parts`."""
+        k = const_value(e)
+        if k is not None:
+            text = self.int_text(k)
+            return [], text, self.P_UNARY if text.startswith("-") else self.P_ATOM
+        if isinstance(e, Name):
+            check = self.a.check_of(e, self.func)
+            if check is not None:
+                bound = self.helper("bound")
+                return (
+                    [],
+                    f"{bound}({check[0]}, {self.a.name(e.id)}, {self.string_text(check[1])})",
+                    self.P_ATOM,
+                )
+            return [], self.a.name(e.id), self.P_ATOM
+        if isinstance(e, Unary) and e.op is UnaryKind.INVERT:
+            return [], "~" + self.value(e.operand, self.P_UNARY + 1), self.P_UNARY
+        if isinstance(e, BinOp) and e.op in self.CALLED:
+            pre, (left, right) = self.operands((e.left, e.right))
+            return pre, f"{self.use(self.CALLED[e.op])}({left}, {right})", self.P_ATOM
+        if isinstance(e, Index | Normalized):
+            pre, (array, index) = self.operands((e.array, e.index))
+            helper = self.helper("get" if isinstance(e, Index) else "norm")
+            return pre, f"{helper}({array}, {index})", self.P_ATOM
+        if isinstance(e, Call):
+            if e.func in self.a.funcs:
+                pre, args = self.operands(e.args)
+                return pre, f"{self.a.name(e.func)}({', '.join(args)})", self.P_ATOM
+            if e.func == "append":
+                raise position_error(e, f"append() used as a value has no {self.LANGUAGE} rendering")
+        return self.other_parts(e)

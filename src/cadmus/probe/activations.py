@@ -37,9 +37,9 @@ from safetensors.numpy import save_file
 
 from cadmus.configio import validate
 from cadmus.files import write_json
-from cadmus.probe.base import ProbeError, iter_rows, model_device, resolve_hooks, right_padded
+from cadmus.probe.base import ProbeError, model_device, resolve_hooks, right_padded
 from cadmus.probe.report import md_table, write_report
-from cadmus.probe.targets import POSITION_KINDS, TokenText, annotate, kind_mask, target_names
+from cadmus.probe.targets import POSITION_KINDS, TokenText, iter_annotated, kind_mask, target_names
 
 FORMAT = "cadmus-activations"
 FORMAT_VERSION = 1
@@ -211,18 +211,9 @@ def cache_activations(
         batch.clear()
 
     try:
-        for row in iter_rows(dataset, split, opts.limit):
-            if row.get("format", "complete") != "complete":
-                skipped["format"] = skipped.get("format", 0) + 1
-                continue
-            try:
-                a = annotate(row["prompt"], row["completion"], text, max_vars=opts.max_vars)
-            except ProbeError:
-                skipped["not annotatable"] = skipped.get("not annotatable", 0) + 1
-                continue
-            if len(a.ids) > block:
-                skipped["too long"] = skipped.get("too long", 0) + 1
-                continue
+        for row, a in iter_annotated(
+            text, dataset, split, opts.limit, skipped, block_size=block, max_vars=opts.max_vars
+        ):
             batch.append((row, a))
             if len(batch) >= opts.batch_size:
                 run_batch()

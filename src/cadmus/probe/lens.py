@@ -146,22 +146,17 @@ def run_lens(
     images = [
         curves(
             layers,
-            {name: t["top1"] for name, t in named.items()},
-            out / "lens_top1.png",
-            title="logit lens: correct answer token is the top prediction",
-            ylabel="share of examples",
+            {name: t[key] for name, t in named.items()},
+            out / f"lens_{key}.png",
+            title=f"logit lens: {what}",
+            ylabel=ylabel,
             xlabel="residual stream after",
             ylim=(0.0, 1.02),
-        ).name,
-        curves(
-            layers,
-            {name: t["prob"] for name, t in named.items()},
-            out / "lens_prob.png",
-            title="logit lens: probability of the correct answer token",
-            ylabel="mean probability",
-            xlabel="residual stream after",
-            ylim=(0.0, 1.02),
-        ).name,
+        ).name
+        for key, what, ylabel in (
+            ("top1", "correct answer token is the top prediction", "share of examples"),
+            ("prob", "probability of the correct answer token", "mean probability"),
+        )
     ]
     log(f"logit lens over {result['examples']} examples of {split}")
     top_table = md_table(

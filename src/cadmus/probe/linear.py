@@ -26,6 +26,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -189,17 +190,10 @@ def probe_grid(
                             "depth": info["depth"],
                             "group": group,
                         }
+                        fit = partial(fit_probe, classification=cls, C=opts.C, max_iter=opts.max_iter)
                         scores = {}
                         for which, (x_tr, x_te) in xs.items():
-                            scores[which] = fit_probe(
-                                x_tr[idx],
-                                y_tr,
-                                x_te[ok_test],
-                                y_te,
-                                classification=cls,
-                                C=opts.C,
-                                max_iter=opts.max_iter,
-                            )
+                            scores[which] = fit(x_tr[idx], y_tr, x_te[ok_test], y_te)
                         main = scores["trained"]
                         row.update(
                             metric=main.metric,
@@ -212,15 +206,7 @@ def probe_grid(
                         if opts.controls:
                             shuffled = rng.permutation(y_tr)
                             x_tr, x_te = xs["trained"]
-                            row["shuffled"] = fit_probe(
-                                x_tr[idx],
-                                shuffled,
-                                x_te[ok_test],
-                                y_te,
-                                classification=cls,
-                                C=opts.C,
-                                max_iter=opts.max_iter,
-                            ).score
+                            row["shuffled"] = fit(x_tr[idx], shuffled, x_te[ok_test], y_te).score
                         else:
                             row["shuffled"] = float("nan")
                         results.append(row)

@@ -40,6 +40,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -528,6 +529,7 @@ def run_patching(
     rows = []
     cfg = ckpt.model.config
     heads = [f"L{i}H{h}" for i in range(cfg.n_layer) for h in range(cfg.n_head)]
+    restored = partial(heatmap, vmin=-1.0, vmax=1.0, cmap="RdBu_r")  # maps of a restored share, in [-1, 1]
     for group in groups:
         log(f"patching {group.name}: {len(group.pairs)} pairs, changed {','.join(group.changed)}")
         res = patch_group(ckpt.model, group, ckpt.tokenizer.pad_id, opts)
@@ -535,43 +537,34 @@ def run_patching(
         cols = [f"{j}:{label}" for j, label in enumerate(res["labels"])]
         title = f"{group.kind} #{group.site} changed ({', '.join(res['changed'])}), {res['pairs']} pairs"
         name = f"patch_{group.name}_sites.png"
-        heatmap(
+        restored(
             np.array(res["sites"]),
             res["points"],
             cols,
             out / name,
             title=f"restored share, {title}",
-            vmin=-1.0,
-            vmax=1.0,
-            cmap="RdBu_r",
             xlabel="prompt position (role)",
             ylabel="patched output",
         )
         images.append(name)
         if "heads" in res:
             name = f"patch_{group.name}_heads.png"
-            heatmap(
+            restored(
                 np.array(res["heads"]),
                 [f"L{i}" for i in range(cfg.n_layer)],
                 [f"H{h}" for h in range(cfg.n_head)],
                 out / name,
                 title=f"head outputs (all positions), {title}",
-                vmin=-1.0,
-                vmax=1.0,
-                cmap="RdBu_r",
             )
             images.append(name)
         if "head_positions" in res:
             name = f"patch_{group.name}_head_positions.png"
-            heatmap(
+            restored(
                 np.array(res["head_positions"]),
                 heads,
                 cols,
                 out / name,
                 title=f"head outputs per position, {title}",
-                vmin=-1.0,
-                vmax=1.0,
-                cmap="RdBu_r",
                 xlabel="prompt position (role)",
             )
             images.append(name)

@@ -30,6 +30,7 @@ Features derived from a value (`feature_values`): ``value`` (regression),
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -387,18 +388,21 @@ def kind_mask(kinds: np.ndarray, wanted: str | tuple[str, ...]) -> np.ndarray:
     return (np.asarray(kinds) & bits) != 0
 
 
-def annotated_rows(
+def iter_annotated(
     text: TokenText,
     dataset: Any,
     split: str,
     limit: int | None,
+    skipped: dict[str, int],
     *,
     block_size: int,
     max_vars: int = 4,
-) -> tuple[list[tuple[dict[str, Any], Annotated]], dict[str, int]]:
-    """The first `limit` rows of a split with their annotations, and counts of rows skipped (and why)."""
-    out: list[tuple[dict[str, Any], Annotated]] = []
-    skipped: dict[str, int] = {}
+) -> Iterator[tuple[dict[str, Any], Annotated]]:
+    """The first `limit` rows of a split that can be annotated, with their annotations, one at a time.
+
+    A row that cannot (not a `complete` row, not annotatable, longer than
+    `block_size` tokens) is counted in `skipped` under why.
+    """
     for row in iter_rows(dataset, split, limit):
         if row.get("format", "complete") != "complete":
             skipped["format"] = skipped.get("format", 0) + 1
@@ -411,5 +415,19 @@ def annotated_rows(
         if len(a.ids) > block_size:
             skipped["too long"] = skipped.get("too long", 0) + 1
             continue
-        out.append((row, a))
+        yield row, a
+
+
+def annotated_rows(
+    text: TokenText,
+    dataset: Any,
+    split: str,
+    limit: int | None,
+    *,
+    block_size: int,
+    max_vars: int = 4,
+) -> tuple[list[tuple[dict[str, Any], Annotated]], dict[str, int]]:
+    """The first `limit` rows of a split with their annotations, and counts of rows skipped (and why)."""
+    skipped: dict[str, int] = {}
+    out = list(iter_annotated(text, dataset, split, limit, skipped, block_size=block_size, max_vars=max_vars))
     return out, skipped

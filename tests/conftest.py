@@ -1,0 +1,56 @@
+"""What several end-to-end tests share: a small dataset and a tiny model trained on it, on the CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cadmus.data import build_dataset, config_from_dict
+from cadmus.train import TrainConfig
+from cadmus.train import config_from_dict as train_config
+
+
+def build_tiny_dataset(config: dict[str, Any], out: Path) -> Path:
+    """The dataset `config` (a `cadmus data` config as a dict) built in `out`, quietly."""
+    build_dataset(config_from_dict(config), out, progress=False, card=False)
+    return out
+
+
+def tiny_train_config(
+    root: Path,
+    data: Path,
+    *,
+    steps: int,
+    log_interval: int,
+    evaluation: dict[str, Any],
+    model: dict[str, Any] | None = None,
+    **sections: Any,
+) -> TrainConfig:
+    """A tiny run on `data` into `root/run`: one CPU thread, `reversed` numbers, lr 3e-3, micro-batches of 32.
+
+    `model` overrides knobs of a one-layer, 32-wide, two-head model with a block of 48;
+    `sections` adds or replaces whole sections of the config (`schedule`, `checkpoint`, ...).
+    """
+    return train_config(
+        {
+            "seed": 0,
+            "out_dir": str(root / "run"),
+            "device": "cpu",
+            "threads": 1,
+            "data": {"dataset": str(data), "tokenizer": {"numbers": "reversed"}},
+            "model": {
+                "preset": "tiny",
+                "n_layer": 1,
+                "n_embd": 32,
+                "n_head": 2,
+                "block_size": 48,
+                **(model or {}),
+            },
+            "optim": {"lr": 3e-3},
+            "batch": {"micro": 32},
+            "stop": {"max_steps": steps},
+            "eval": evaluation,
+            "log": {"interval": log_interval, "tensorboard": False, "progress": False},
+            **sections,
+        }
+    )
