@@ -30,7 +30,6 @@ PROMPTS = [
     "",
 ]
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "runs" / "demo"
 
 
 def make_checkpoint(root: Path) -> Path:
@@ -546,28 +545,3 @@ def test_cadmus_serve_reports_bad_input_in_one_line(tmp_path, served, capsys):
     assert main(["serve", str(path), "--port", busy, "--device", "cpu"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("cadmus: error: key 'port'") and len(err.strip().splitlines()) == 1
-
-
-# ---- the demo checkpoint ------------------------------------------------------------------
-
-
-@pytest.mark.skipif(not (DEMO / "train" / "checkpoints").is_dir(), reason="no demo run (make demo)")
-def test_demo_checkpoint_answers_as_cadmus_eval():
-    from cadmus.eval import answer_budget, read_split
-
-    rows = read_split(DEMO / "data", "test", 24) + read_split(DEMO / "data", "ood_values_3digit", 8)
-    engine = ServeEngine.load(DEMO / "train", device="cpu", name="demo")
-    budget = answer_budget(engine.ckpt, rows)
-    want = generate_answers(
-        engine.ckpt, [r["prompt"] for r in rows], [r["format"] for r in rows], max_new_tokens=budget
-    )
-    with serve_in_thread(engine) as url:
-        client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0, timeout=60)
-        got = client.completions.create(
-            model="demo",
-            prompt=[r["prompt"] for r in rows],
-            max_tokens=max(budget),
-            temperature=0,
-            stop=["\n"],
-        )
-    assert [c.text for c in got.choices] == [w[0] for w in want]
