@@ -21,6 +21,8 @@ from typing import Any
 from cadmus.hf.errors import HFError
 
 KNOBS = ("pos", "norm", "mlp", "qk_norm", "bias")  # the knobs that choose an architecture
+# Cadmus's positional levers (cadmus.model.levers) and their "off" values: a model with one is refused.
+LEVERS = {"abacus": False, "coupling": None, "random_positions": None}
 # How far a refused model is from an architecture: changing the position scheme weighs most, so
 # the message keeps the user's positions and names the other knobs where it can.
 _WEIGHT = {"pos": 8.0, "mlp": 4.0, "norm": 2.0, "qk_norm": 1.5, "bias": 1.0}
@@ -132,7 +134,9 @@ BY_NAME = {m.name: m for m in MAPPINGS}
 
 
 def _get(config: Any, knob: str) -> Any:
-    return config[knob] if isinstance(config, dict) else getattr(config, knob)
+    if isinstance(config, dict):
+        return config.get(knob, LEVERS.get(knob))  # a config dict leaves out levers that are off
+    return getattr(config, knob)
 
 
 def choose_mapping(config: Any) -> ArchMapping:
@@ -142,6 +146,13 @@ def choose_mapping(config: Any) -> ArchMapping:
     architecture differs and what that architecture needs (nearest: the fewest
     and least structural changes, see `_WEIGHT`; ties go to the earlier entry).
     """
+    for lever, off in LEVERS.items():
+        if _get(config, lever) != off:
+            raise HFError(
+                f"{lever}={_get(config, lever)!r} is a Cadmus positional lever that no standard Hugging Face "
+                "architecture computes; export a model without levers (docs/generalization.md)",
+                key=lever,
+            )
     for mapping in MAPPINGS:
         if not mapping.mismatches(config):
             return mapping

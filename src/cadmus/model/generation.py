@@ -7,7 +7,9 @@ left-padded and passed with an ``attention_mask`` (1 = token, 0 = padding);
 the cache remembers which key positions are padding, and positions are
 counted from each row's first real token, so a batch decodes exactly as its
 rows would alone. Cached and uncached decoding give the same tokens (tested
-for every positional scheme).
+for every positional scheme and lever). A model with positional levers
+(`cadmus.model.levers`) gets their inputs computed over the whole sequence at
+every step; with a cache it is given the new tokens' slice.
 """
 
 from __future__ import annotations
@@ -107,17 +109,25 @@ def generate(
     done = torch.zeros(B, dtype=torch.bool, device=idx.device)
     out = idx
     mask = attention_mask
+    source = getattr(model, "lever_source", None)
+    full_mask = attention_mask  # over all of `out`, for the levers' inputs
     for step in range(max_new_tokens):
+        extra = {}
+        if source is not None:
+            levers = source(out, full_mask)
+            extra["levers"] = levers if cache is None or step == 0 else levers.last(1)
         if cache is not None:
-            logits, _ = model(out if step == 0 else out[:, -1:], attention_mask=mask, cache=cache)
+            logits, _ = model(out if step == 0 else out[:, -1:], attention_mask=mask, cache=cache, **extra)
             mask = None  # the new tokens are all real
         else:
-            logits, _ = model(out, attention_mask=mask)
+            logits, _ = model(out, attention_mask=mask, **extra)
         nxt = sample_next(logits[:, -1, :], temperature, top_k, generator)
         if eos_id is not None:
             nxt = torch.where(done, torch.full_like(nxt, eos_id), nxt)
             done = done | (nxt == eos_id)
         out = torch.cat((out, nxt.unsqueeze(1)), dim=1)
+        if source is not None and full_mask is not None:
+            full_mask = torch.cat((full_mask, torch.ones_like(full_mask[:, :1])), dim=1)
         if cache is None and mask is not None:
             mask = torch.cat((mask, torch.ones_like(mask[:, :1])), dim=1)
         if eos_id is not None and bool(done.all()):

@@ -38,6 +38,11 @@ before the heads are concatenated and projected: patching or ablating one
 head is editing its slice ``[:, :, h]``. It is only called when a function is
 registered on it, so a forward pass without hooks does exactly what it did.
 
+Positional levers (Abacus digit embeddings, position coupling, randomized
+positions, the FIRE bias; all off by default) live in `cadmus.model.levers`:
+here they only add ``abacus(digits)`` to the embeddings, replace the
+positions, or give the attention bias (``pos == "fire"``, like ALiBi's).
+
 Generation (the key/value cache and the decoding loop) lives in
 `cadmus.model.generation`, which builds on this module; ``forward`` only
 accepts a cache (anything with the `Cache` interface) and left-padding masks
@@ -56,16 +61,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cadmus.errors import CadmusError
-
-
-class ModelError(CadmusError):
-    """A bad model config, or a checkpoint that does not fit the model."""
-
+from cadmus.model.errors import ModelError
+from cadmus.model.levers import (
+    LEVER_DEFAULTS,
+    AbacusEmbedding,
+    FireBias,
+    LeverInputs,
+    LeverSource,
+    check_levers,
+    uses_levers,
+)
 
 MLPS = ("gelu", "swiglu", "relu2")
 NORMS = ("layernorm", "rmsnorm")
-POSITIONS = ("rope", "learned", "alibi", "none")
+POSITIONS = ("rope", "learned", "alibi", "none", "fire")
 IGNORE_INDEX = -1  # a target that counts for no loss
 
 # A hook: called as fn(activation, hook=hook_point); a returned tensor replaces the activation.
@@ -83,12 +92,18 @@ class GPTConfig:
     n_embd: int = 128
     mlp: str = "gelu"  # gelu | swiglu | relu2
     norm: str = "layernorm"  # layernorm | rmsnorm
-    pos: str = "rope"  # rope | learned | alibi | none
+    pos: str = "rope"  # rope | learned | alibi | none | fire
     dropout: float = 0.0
     bias: bool = False  # biases in linear layers and LayerNorm
     tie_embeddings: bool = True  # lm_head shares the token embedding matrix
     qk_norm: bool = False  # RMS-normalise queries and keys per head
     rope_base: float = 10000.0
+    # Positional levers (cadmus.model.levers, docs/generalization.md), all off by default.
+    abacus: bool = False  # add an embedding of each digit's significance (Abacus)
+    abacus_max: int = 32  # Abacus rows: significances 1..abacus_max (larger ones share the last)
+    abacus_offset: int = 0  # training: shift each sequence's digit indices by a random k in [0, this]
+    coupling: str | None = None  # statement | program: digits of equal significance share a position
+    random_positions: int | None = None  # training: positions sampled (sorted) from [0, this)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -110,13 +125,21 @@ class GPTConfig:
                 raise bad(key, f"must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise bad("dropout", f"must be in [0, 1), got {self.dropout!r}")
+        check_levers(self)
 
     @property
     def head_size(self) -> int:
         return self.n_embd // self.n_head
 
+    @property
+    def n_positions(self) -> int:
+        """Rows of the position tables: the positions a model can be given."""
+        return self.random_positions if self.random_positions is not None else self.block_size
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every knob, except a lever knob at its default (so lever-free configs read as before)."""
+        data = asdict(self)
+        return {k: v for k, v in data.items() if k not in LEVER_DEFAULTS or v != LEVER_DEFAULTS[k]}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GPTConfig:
@@ -313,7 +336,7 @@ class GPT(nn.Module):
         config.validate()
         self.config = config
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
-        self.wpe = nn.Embedding(config.block_size, config.n_embd) if config.pos == "learned" else None
+        self.wpe = nn.Embedding(config.n_positions, config.n_embd) if config.pos == "learned" else None
         self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config, i) for i in range(config.n_layer))
         self.ln_f = make_norm(config)
@@ -323,7 +346,7 @@ class GPT(nn.Module):
         if config.pos == "rope":
             half = config.head_size // 2
             inv_freq = config.rope_base ** (-torch.arange(half, dtype=torch.float32) / half)
-            angles = torch.outer(torch.arange(config.block_size, dtype=torch.float32), inv_freq)
+            angles = torch.outer(torch.arange(config.n_positions, dtype=torch.float32), inv_freq)
             self.register_buffer("rope_cos", angles.cos(), persistent=False)
             self.register_buffer("rope_sin", angles.sin(), persistent=False)
         if config.pos == "alibi":
@@ -332,6 +355,13 @@ class GPT(nn.Module):
             if isinstance(module, HookPoint):
                 module.name = name
         self.apply(self._init_weights)
+        # Levers come last, so that every other weight is initialised exactly as without them.
+        self.abacus = AbacusEmbedding(config) if config.abacus else None
+        self.fire = FireBias(config) if config.pos == "fire" else None
+        for lever in (self.abacus, self.fire):
+            if lever is not None:
+                lever.apply(self._init_weights)
+        self.lever_source = LeverSource(config) if uses_levers(config) else None
 
     def _init_weights(self, module: nn.Module) -> None:
         """GPT-2 init: N(0, 0.02); residual projections scaled by 1/sqrt(2 * n_layer)."""
@@ -358,7 +388,14 @@ class GPT(nn.Module):
         total -= self.wte.weight.numel()
         if self.wpe is not None:
             total -= self.wpe.weight.numel()
+        if self.abacus is not None:
+            total -= self.abacus.table.weight.numel()
         return total
+
+    def use_tokenizer(self, tokenizer: Any) -> None:
+        """Give the levers that read digit indices the tokenizer of the ids (no-op without levers)."""
+        if self.lever_source is not None:
+            self.lever_source.use_tokenizer(tokenizer)
 
     def flops_per_token(self, seq_len: int) -> float:
         """Training FLOPs per token, 6N + 12*L*H*Q*T (PaLM appendix B, as nanoGPT).
@@ -381,6 +418,7 @@ class GPT(nn.Module):
         reduction: Literal["mean", "sum", "none"] = "mean",
         attention_mask: torch.Tensor | None = None,
         cache: Cache | None = None,
+        levers: LeverInputs | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(logits [B, T, vocab], loss)`` for token ids idx [B, T].
 
@@ -390,6 +428,9 @@ class GPT(nn.Module):
         Without targets the loss is None. ``attention_mask`` [B, T] (1 =
         token, 0 = left padding) masks padding out as keys. With ``cache``,
         idx holds only the new tokens; their keys and values are appended.
+        ``levers``: the positional levers' inputs of these tokens
+        (`cadmus.model.levers`); a model with levers computes them from idx
+        when they are not given, except with a cache (`generate` passes them).
         """
         T = idx.size(1)
         past = cache.length if cache is not None else 0
@@ -405,9 +446,18 @@ class GPT(nn.Module):
         else:
             # Left padding shifts a row's positions so that its first real token is at 0.
             positions = (key_valid.long().cumsum(-1) - 1).clamp(min=0)[:, past:]
+        if self.lever_source is not None:
+            if levers is None:
+                if cache is not None:
+                    raise ModelError("a model with positional levers needs levers= with a cache (generate)")
+                levers = self.lever_source(idx, attention_mask, training=self.training)
+            if levers.positions is not None:
+                positions = levers.positions
         x = self.wte(idx)
         if self.wpe is not None:
             x = x + self.wpe(positions)
+        if self.abacus is not None:
+            x = x + self.abacus(levers.digits)
         x = self.drop(x)
         ctx = self._context(T, past, positions, key_valid, cache)
         for block in self.blocks:
@@ -442,7 +492,7 @@ class GPT(nn.Module):
             cos = self.rope_cos[positions].unsqueeze(1)  # [B or 1, 1, T, hs/2]
             sin = self.rope_sin[positions].unsqueeze(1)
         S = past + T
-        need_mask = key_valid is not None or c.pos == "alibi" or (past > 0 and T > 1)
+        need_mask = key_valid is not None or c.pos in ("alibi", "fire") or (past > 0 and T > 1)
         if not need_mask:
             return _Context(cos, sin, None, causal=(T > 1), cache=cache)
         device = positions.device
@@ -452,10 +502,13 @@ class GPT(nn.Module):
         if key_valid is not None:
             # A padding query keeps itself as key so its softmax row is never empty.
             keep = (keep & key_valid.view(-1, 1, 1, S)) | (k_idx == q_idx).view(1, 1, T, S)
-        if c.pos != "alibi":
+        if c.pos not in ("alibi", "fire"):
             return _Context(cos, sin, keep, causal=False, cache=cache)
         distance = (q_idx - k_idx).clamp(min=0).float()  # [T, S]
-        bias = -self.alibi.view(1, -1, 1, 1) * distance  # [1, H, T, S]
+        if c.pos == "fire":
+            bias = self.fire(distance, positions)  # [B or 1, H, T, S]
+        else:
+            bias = -self.alibi.view(1, -1, 1, 1) * distance  # [1, H, T, S]
         bias = bias.masked_fill(~keep, -math.inf)
         return _Context(cos, sin, bias, causal=False, cache=cache)
 

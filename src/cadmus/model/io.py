@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -11,9 +12,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from cadmus.model.gpt import GPT, GPTConfig, ModelError
+from cadmus.tokenizer import Tokenizer
 
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
+TOKENIZER = "tokenizer.json"  # written next to the weights by the trainer's checkpoints
 FORMAT = "cadmus-gpt"
 FORMAT_VERSION = 1
 
@@ -72,13 +75,15 @@ def load_model(
     """Build the model from ``config.json`` and load ``model.safetensors``.
 
     With `expect`, the stored config must equal it (differences are listed).
+    A model with positional levers that read digit indices is given the
+    ``tokenizer.json`` lying next to the weights, when there is one.
     Missing or unexpected tensors and shape mismatches raise `ModelError`
     naming the tensors and both shapes.
     """
     directory = Path(directory)
     config = load_config(directory)
     if expect is not None and expect != config:
-        mine, theirs = expect.to_dict(), config.to_dict()
+        mine, theirs = asdict(expect), asdict(config)
         diffs = [f"{k}: expected {mine[k]!r}, found {theirs[k]!r}" for k in mine if mine[k] != theirs[k]]
         raise ModelError("model config does not match: " + "; ".join(diffs), file=str(directory / CONFIG))
     path = directory / WEIGHTS
@@ -91,6 +96,8 @@ def load_model(
     model = GPT(config)
     check_state(model, state, str(path))
     model.load_state_dict(state, strict=False)
+    if model.lever_source is not None and (directory / TOKENIZER).is_file():
+        model.use_tokenizer(Tokenizer.load(directory / TOKENIZER))
     return model.to(device)
 
 

@@ -87,7 +87,9 @@ class CadmusBackend:
         mconf = preset_config(
             cfg.model.preset, **{"vocab_size": tokenizer.vocab_size, **cfg.model.overrides()}
         )
-        return GPT(mconf).to(device)
+        model = GPT(mconf).to(device)
+        model.use_tokenizer(tokenizer)  # positional levers read digit indices through it (else a no-op)
+        return model
 
     def save(self, model: nn.Module, tokenizer: Any, directory: Path) -> None:
         save_model(model, directory)

@@ -84,6 +84,8 @@ class LoraSection(Section):
     )
 
 
+# Positional levers of Cadmus's GPT (cadmus.model.levers, docs/generalization.md).
+LEVER_KNOBS = ("abacus", "abacus_max", "abacus_offset", "coupling", "random_positions")
 CADMUS_KNOBS = (
     "preset",
     "block_size",
@@ -98,7 +100,9 @@ CADMUS_KNOBS = (
     "tie_embeddings",
     "qk_norm",
     "rope_base",
+    *LEVER_KNOBS,
 )
+DIGIT_LEVERS = ("abacus", "coupling")  # model levers that read digit indices: numbers must be reversed
 
 
 class ModelSection(Section):
@@ -109,12 +113,31 @@ class ModelSection(Section):
     n_embd: int | None = Field(None, description="width of the residual stream")
     mlp: Literal["gelu", "swiglu", "relu2"] | None = Field(None, description="MLP type")
     norm: Literal["layernorm", "rmsnorm"] | None = Field(None, description="normalisation")
-    pos: Literal["rope", "learned", "alibi", "none"] | None = Field(None, description="positional encoding")
+    pos: Literal["rope", "learned", "alibi", "none", "fire"] | None = Field(
+        None, description="positional encoding (fire: a learned relative bias, docs/generalization.md)"
+    )
     dropout: float | None = Field(None, description="dropout on embeddings, attention and residual branches")
     bias: bool | None = Field(None, description="biases in linear layers and LayerNorm")
     tie_embeddings: bool | None = Field(None, description="lm_head shares the token embedding")
     qk_norm: bool | None = Field(None, description="RMS-normalise queries and keys")
     rope_base: float | None = Field(None, description="rotary base frequency")
+    abacus: bool | None = Field(
+        None, description="lever: add an embedding of each digit's significance (needs reversed numbers)"
+    )
+    abacus_max: int | None = Field(None, ge=1, description="Abacus rows: digit significances 1..abacus_max")
+    abacus_offset: int | None = Field(
+        None, ge=0, description="training: shift each sequence's digit indices by a random k in [0, this]"
+    )
+    coupling: Literal["statement", "program"] | None = Field(
+        None,
+        description="lever: digits of equal significance in a statement (or a whole program) share a "
+        "position (needs reversed numbers; pos rope or learned)",
+    )
+    random_positions: int | None = Field(
+        None,
+        description="lever: training positions are a sorted sample from [0, this) (>= block_size; pos rope "
+        "or learned)",
+    )
 
     hf: str | None = Field(
         None,
@@ -152,6 +175,19 @@ class ModelSection(Section):
             for key in ("lora", "gradient_checkpointing"):
                 if getattr(self, key):
                     raise FieldError(key, "applies to a Hugging Face model only: set model.hf")
+        return self
+
+    @model_validator(mode="after")
+    def _levers_fit(self) -> ModelSection:
+        """Lever knobs are checked with the preset they change, so a bad combination fails on load."""
+        if self.hf is not None or all(getattr(self, k) is None for k in LEVER_KNOBS):
+            return self
+        from cadmus.model import ModelError, preset_config
+
+        try:
+            preset_config(self.preset, **self.overrides())
+        except ModelError as err:
+            raise FieldError(err.key or "preset", err.message) from None
         return self
 
     def overrides(self) -> dict[str, Any]:
@@ -331,6 +367,18 @@ class TrainConfig(Section):
             )
         if self.optim.name != "adamw":
             raise FieldError("optim.name", "a Hugging Face model (model.hf) trains with adamw only")
+        return self
+
+    @model_validator(mode="after")
+    def _digit_levers_reversed(self) -> TrainConfig:
+        """A lever that reads digit significance needs it known when a digit is read: units first."""
+        for key in DIGIT_LEVERS:
+            if getattr(self.model, key) not in (None, False) and self.data.tokenizer.numbers != "reversed":
+                raise FieldError(
+                    f"model.{key}",
+                    f"needs numbers written units first: set data.tokenizer.numbers = reversed "
+                    f"(not {self.data.tokenizer.numbers!r})",
+                )
         return self
 
     @model_validator(mode="after")
