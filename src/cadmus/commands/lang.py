@@ -42,7 +42,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _add_source(p)
     p.add_argument("--to", required=True, metavar="LANG", help=_LanguagesHelp("the language to print in"))
+    p.add_argument(
+        "--seed", type=int, default=None, metavar="S", help="with --to gen:N: generated language N of seed S"
+    )
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser("lang", help="generated languages: a language's spec and a sample program in it")
+    lang_sub = p.add_subparsers(dest="lang_command", metavar="COMMAND", required=True)
+    p = lang_sub.add_parser(
+        "show", help="print generated language N's spec (YAML) and a sample program in it"
+    )
+    p.add_argument("index", type=int, metavar="N", help="the language's index")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="the generator's seed (default 0)")
+    p.set_defaults(func=cmd_lang_show)
 
 
 class _LanguagesHelp(str):
@@ -55,7 +67,7 @@ class _LanguagesHelp(str):
     def __mod__(self, params: object) -> str:
         from cadmus.lang import RENDERERS
 
-        return f"{self}: {', '.join(RENDERERS)}"
+        return f"{self}: {', '.join(RENDERERS)}, gen:N (generated language N, docs/languages.md)"
 
 
 def _add_source(p: argparse.ArgumentParser) -> None:
@@ -209,14 +221,41 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _language_arg(to: str, seed: int | None) -> str:
+    """`--to` with `--seed` applied: `gen:N` and seed S name `gen:N@S`."""
+    if seed is None:
+        return to
+    from cadmus.lang import GENERATED_PREFIX, language_name
+
+    index = to[len(GENERATED_PREFIX) :]
+    if not to.startswith(GENERATED_PREFIX) or not index.isdigit():
+        raise CadmusError(f"--seed applies to a generated language (--to gen:N), not {to!r}")
+    if seed < 0:
+        raise CadmusError("--seed must be >= 0")
+    return language_name(int(index), seed)
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from cadmus.lang import get_renderer
 
-    renderer = get_renderer(args.to)
+    renderer = get_renderer(_language_arg(args.to, args.seed))
     module, _text, name, mode = _load(args)
     try:
         text = renderer.render(module, mode)
     except CadmusError as err:
         raise err.with_file(name) from None
     sys.stdout.write(text)
+    return 0
+
+
+def cmd_lang_show(args: argparse.Namespace) -> int:
+    from cadmus.lang import dump_spec, generate_language, sample_text
+
+    if args.index < 0 or args.seed < 0:
+        raise CadmusError("N and --seed must be >= 0")
+    spec = generate_language(args.index, args.seed)
+    sys.stdout.write(f"# {spec.name}: spec (cadmus.lang.load_spec reads it back)\n")
+    sys.stdout.write(dump_spec(spec))
+    sys.stdout.write(f"\n# a sample program in {spec.name}:\n")
+    sys.stdout.write(sample_text(spec))
     return 0

@@ -8,6 +8,7 @@ memory does not grow with the dataset.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,29 @@ METRICS = (
 
 
 MAX_ROWS = 200_000  # statistics of a split use at most this many rows, spread evenly over its shards
+_GENERATED = re.compile(r"gen:([0-9]+)(@[0-9]+)?\Z")
+
+
+def language_groups(names: Any) -> list[tuple[str, list[str]]]:
+    """Languages as card rows: generated languages in runs of consecutive indices (`gen:0-199`)."""
+    groups: list[tuple[str, list[str]]] = []
+    runs: dict[str, list[tuple[int, str]]] = {}
+    for name in names:
+        m = _GENERATED.match(name)
+        if m is None:
+            groups.append((name, [name]))
+        else:
+            runs.setdefault(m.group(2) or "", []).append((int(m.group(1)), name))
+    for seed, items in sorted(runs.items()):
+        items.sort()
+        start = 0
+        for i in range(1, len(items) + 1):
+            if i == len(items) or items[i][0] != items[i - 1][0] + 1:
+                lo, hi = items[start][0], items[i - 1][0]
+                label = f"gen:{lo}{seed}" if lo == hi else f"gen:{lo}-{hi}{seed}"
+                groups.append((label, [n for _, n in items[start:i]]))
+                start = i
+    return groups
 
 
 def _split_frame(out: Path, info: dict[str, Any]) -> Any:
@@ -119,7 +143,7 @@ def write_card(out: Path, manifest: dict[str, Any]) -> Path:
             [
                 name,
                 info["kind"],
-                ", ".join(info.get("languages", {})) or "-",
+                ", ".join(label for label, _ in language_groups(info.get("languages", {}))) or "-",
                 info["examples"],
                 len(info["shards"]),
                 sum(sum(r.values()) for r in info["rejections"].values()),
@@ -200,8 +224,14 @@ def write_card(out: Path, manifest: dict[str, Any]) -> Path:
             _table(
                 ["language", *split_names],
                 [
-                    [lang, *(manifest["splits"][s].get("languages", {}).get(lang, 0) for s in split_names)]
-                    for lang in languages
+                    [
+                        label,
+                        *(
+                            sum(manifest["splits"][s].get("languages", {}).get(n, 0) for n in members)
+                            for s in split_names
+                        ),
+                    ]
+                    for label, members in language_groups(languages)
                 ],
             ),
             "",

@@ -20,12 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from cadmus.configio import load_model, validate
 from cadmus.data.formats import DSL, formats_in
 from cadmus.errors import CadmusError
-from cadmus.lang import RENDERERS
+from cadmus.lang import RENDERERS, is_language, language_name
 from cadmus.tasks import POOL_NAMES, TaskError, get_family
 
-# The example formats (see cadmus.data.formats); `complete_stmt` is a variant
-# of `complete` and is allowed wherever a family supports `complete`.
-FORMAT_NAMES = ("complete", "complete_stmt", "output", "synthesize", "instruct", "trace")
+# The example formats (see cadmus.data.formats); `complete_stmt` and `scratchpad`
+# are variants of `complete` and are allowed wherever a family supports `complete`
+# (`scratchpad` rejects programs that are not straight-line assignments).
+FORMAT_NAMES = ("complete", "complete_stmt", "output", "synthesize", "instruct", "trace", "scratchpad")
 ID_SPLITS = ("train", "val", "test")
 _SPLIT_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -50,8 +51,12 @@ class MixtureEntry(_Strict):
         1.0, gt=0, description="relative share of the examples (split evenly over formats and languages)"
     )
     knobs: dict[str, Any] = Field(default_factory=dict, description="the family's knob overrides")
-    language: str | None = Field(None, description="the language its programs are shown in (default dsl)")
-    languages: list[str] | None = Field(None, description="several languages, chosen uniformly")
+    language: str | None = Field(
+        None, description="the language its programs are shown in (default dsl); `gen:A-B`: generated A..B"
+    )
+    languages: list[str] | None = Field(
+        None, description="several languages, chosen uniformly (`gen:A-B` stands for gen:A, ..., gen:B)"
+    )
 
     @model_validator(mode="after")
     def _one_format_key(self) -> MixtureEntry:
@@ -93,7 +98,9 @@ class OODSplit(_Strict):
         None, description="own mixture: family-format(-language) pairs absent from training's mixture"
     )
     language: str | None = Field(
-        None, description="a held-out language: every entry of the split's mixture shown in it"
+        None,
+        description="a held-out language (or `gen:A-B`, held-out generated languages): "
+        "every entry of the split's mixture shown in it",
     )
     renamed: Renamed | None = None
 
@@ -217,7 +224,7 @@ def _err(message: str, key: str, file: str | None) -> DataConfigError:
 def _formats_of(entry: MixtureEntry, family: Any, key: str, file: str | None) -> list[str]:
     supported = set(family.formats)
     if "complete" in supported:
-        supported.add("complete_stmt")
+        supported.update(("complete_stmt", "scratchpad"))
     if entry.formats == "all":
         return [f for f in FORMAT_NAMES if f in family.formats]
     names = [entry.format] if entry.format is not None else list(entry.formats or [])
@@ -239,9 +246,30 @@ def _formats_of(entry: MixtureEntry, family: Any, key: str, file: str | None) ->
     return names
 
 
+_GEN_RANGE = re.compile(r"gen:(0|[1-9][0-9]*)-(0|[1-9][0-9]*)(?:@(0|[1-9][0-9]*))?\Z")
+MAX_LANGUAGE_RANGE = 100_000
+
+
+def expand_languages(name: str, where: str = "", file: str | None = None) -> list[str]:
+    """`name` as a list of languages: `gen:A-B` (`gen:A-B@S`) is gen:A ... gen:B (of seed S), inclusive."""
+    m = _GEN_RANGE.match(name)
+    if m is None:
+        return [name]
+    lo, hi, seed = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if hi < lo:
+        raise _err(f"empty language range '{name}' (write gen:LOW-HIGH)", where, file)
+    if hi - lo + 1 > MAX_LANGUAGE_RANGE:
+        raise _err(f"language range '{name}' holds more than {MAX_LANGUAGE_RANGE} languages", where, file)
+    return [language_name(i, seed) for i in range(lo, hi + 1)]
+
+
 def _check_language(name: str, formats: list[str], where: str, file: str | None) -> None:
-    if name not in RENDERERS:
-        raise _err(f"unknown language '{name}' (known: {', '.join(RENDERERS)})", where, file)
+    if not is_language(name):
+        raise _err(
+            f"unknown language '{name}' (known: {', '.join(RENDERERS)}, gen:N, gen:A-B)",
+            where,
+            file,
+        )
     for fmt in formats:
         if fmt not in formats_in(name):
             raise _err(
@@ -252,24 +280,31 @@ def _check_language(name: str, formats: list[str], where: str, file: str | None)
             )
 
 
+def _checked(names: list[str], formats: list[str], where: str, file: str | None) -> list[str]:
+    for name in dict.fromkeys(names):
+        _check_language(name, formats, where, file)
+    return names
+
+
 def _languages_of(
     entry: MixtureEntry, formats: list[str], key: str, file: str | None, held_out: tuple[str, str] | None
 ) -> list[str]:
-    """The entry's languages, checked; a split's held-out language (name, its key) replaces them."""
+    """The entry's languages, ranges expanded and checked; a split's held-out language(s) replace them."""
     if held_out is not None:
-        _check_language(held_out[0], formats, held_out[1], file)
-        return [held_out[0]]
+        return _checked(expand_languages(held_out[0], held_out[1], file), formats, held_out[1], file)
     if entry.languages is not None:
         if not entry.languages:
             raise _err("must not be empty", f"{key}.languages", file)
-        if len(set(entry.languages)) != len(entry.languages):
-            raise _err("repeated language", f"{key}.languages", file)
+        out: list[str] = []
         for i, name in enumerate(entry.languages):
-            _check_language(name, formats, f"{key}.languages.{i}", file)
-        return list(entry.languages)
+            where = f"{key}.languages.{i}"
+            out.extend(_checked(expand_languages(name, where, file), formats, where, file))
+        if len(set(out)) != len(out):
+            raise _err("repeated language", f"{key}.languages", file)
+        return out
     name = entry.language or DSL
-    _check_language(name, formats, f"{key}.language", file)
-    return [name]
+    where = f"{key}.language"
+    return _checked(expand_languages(name, where, file), formats, where, file)
 
 
 def _knobs_json(knobs: Any) -> str:
@@ -340,18 +375,19 @@ def resolve(config: DataConfig, *, file: str | None = None) -> Plan:
     for i, ood in enumerate(config.ood):
         key = f"ood.{i}"
         if ood.language is not None:
-            if ood.language not in RENDERERS:
-                raise _err(
-                    f"unknown language '{ood.language}' (known: {', '.join(RENDERERS)})",
-                    f"{key}.language",
-                    file,
-                )
-            if ood.language in train_languages:
-                raise _err(
-                    f"language '{ood.language}' is in the training mixture (a language split holds an unseen one)",
-                    f"{key}.language",
-                    file,
-                )
+            for name in expand_languages(ood.language, f"{key}.language", file):
+                if not is_language(name):
+                    raise _err(
+                        f"unknown language '{name}' (known: {', '.join(RENDERERS)}, gen:N, gen:A-B)",
+                        f"{key}.language",
+                        file,
+                    )
+                if name in train_languages:
+                    raise _err(
+                        f"language '{name}' is in the training mixture (a language split holds an unseen one)",
+                        f"{key}.language",
+                        file,
+                    )
         if ood.renamed is not None:
             if ood.renamed.of == "val" and config.splits.val is None:
                 raise _err("there is no val split to rename", f"{key}.renamed.of", file)

@@ -31,6 +31,7 @@ sample of a built dataset through its text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -49,6 +50,7 @@ from cadmus.lang import (
     FuncDef,
     Index,
     Module,
+    Name,
     Node,
     Num,
     Pass,
@@ -66,7 +68,7 @@ MAX_TRACE_LINES = 200  # trace: longer executions are not made into trace exampl
 TRACE_MAX_STEPS = 100_000  # trace: VM step limit of traced runs (build and judge)
 TRACE_PROBE_STEPS = 1_000  # trace build: a first traced run stops here (longer traces are rare)
 
-FORMATS = ("complete", "complete_stmt", "output", "synthesize", "instruct", "trace")
+FORMATS = ("complete", "complete_stmt", "output", "synthesize", "instruct", "trace", "scratchpad")
 
 
 class Reject(Exception):
@@ -608,6 +610,107 @@ def judge_trace(prompt: str, answer: str, info: dict[str, Any]) -> Any:
     return verdict
 
 
+# ---- scratchpad -------------------------------------------------------------------------------
+
+SCRATCHPAD_ITEMS = ", "  # between the written values
+SCRATCHPAD_ANSWER = " => "  # between the last written value and the answer
+_SCRATCH_ITEM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(-?[0-9]+)$")
+
+
+def _assigned_names(body: tuple[Any, ...]) -> tuple[str, ...] | None:
+    """The variable each statement assigns, when the program is only assignments to names (else None)."""
+    names: list[str] = []
+    for stmt in body:
+        if not isinstance(stmt, (Assign, AugAssign)) or not isinstance(stmt.target, Name):
+            return None
+        names.append(stmt.target.id)
+    return tuple(names) if names else None
+
+
+def _written_values(body: tuple[Any, ...], names: tuple[str, ...]) -> tuple[tuple[int, ...] | None, Any]:
+    """The VM's value of each statement's variable just after it runs (a run of the program with
+    `print(name)` after every statement), and the run's verdict (values None when it fails)."""
+    stmts: list[Any] = []
+    for stmt, name in zip(body, names, strict=True):
+        stmts.extend((stmt, Print((Name(name),))))
+    verdict = _check(Module(tuple(stmts)))
+    if not verdict.ok:
+        return None, verdict
+    return tuple(line[0] for line in verdict.outputs), verdict
+
+
+def scratchpad_text(names: tuple[str, ...], values: tuple[int, ...], answer: str) -> str:
+    """`a = 37, b = 89, c = 45 => 45`: each statement's variable and value, then the answer."""
+    items = SCRATCHPAD_ITEMS.join(f"{name} = {_to_dsl(num(value))}" for name, value in zip(names, values))
+    return items + SCRATCHPAD_ANSWER + answer
+
+
+def build_scratchpad(sample: Any) -> Built:
+    """The `complete` example, with the value of every statement written before the answer.
+
+    Two runs: `complete`'s verification run (the answer's value and the true
+    program's steps) and one with a `print` after each statement for the
+    values written (programs of straight-line assignments to names only).
+    """
+    body = tuple(sample.body)
+    names = _assigned_names(body)
+    if names is None:
+        raise Reject("not_applicable", "scratchpad examples hold programs of assignments to names only")
+    base = build_complete(sample)
+    values, verdict = _written_values(body, names)
+    if values is None:
+        raise _reject_verdict(verdict)
+    completion = scratchpad_text(names, values, base.completion.rstrip("\n")) + "\n"
+    return Built(base.prompt, completion, {}, base.steps, (*values, *base.values), base.module)
+
+
+def judge_scratchpad(prompt: str, answer: str, info: dict[str, Any]) -> Any:
+    """Every written value must be the VM's, and the answer must complete the program as `complete`'s.
+
+    Shape (else `parse_error`): one line, `name = integer` items separated by
+    commas, one per statement in program order naming the variable that
+    statement assigns, then `=>` and the answer. A value the VM does not
+    compute at that point is `assertion_failed`, even when the answer is
+    right: the format asks for the values. The answer is judged by
+    `judge_complete` (any integer expression of constants that makes the
+    program true counts).
+    """
+    ref = _parse_cached(prompt + "0\n")
+    names = _assigned_names(tuple(ref.body[:-1]))
+    if names is None:
+        return _verdict("parse_error", "cannot judge: the prompt's program is not straight-line assignments")
+    line = answer[:-1] if answer.endswith("\n") else answer
+    if "\n" in line:
+        return _verdict("parse_error", "a scratchpad answer is one line")
+    head, sep, final = line.partition(SCRATCHPAD_ANSWER.strip())
+    if not sep:
+        return _verdict("parse_error", f"the answer must follow {SCRATCHPAD_ANSWER.strip()!r}")
+    items = [item.strip() for item in head.split(SCRATCHPAD_ITEMS.strip())] if head.strip() else []
+    if len(items) != len(names):
+        return _verdict("parse_error", f"write {len(names)} values (one per statement), not {len(items)}")
+    written: list[int] = []
+    for k, (item, name) in enumerate(zip(items, names, strict=True), start=1):
+        match = _SCRATCH_ITEM.match(item)
+        if match is None or match.group(1) != name:
+            return _verdict("parse_error", f"item {k} must be '{name} = <integer>', not {item!r}")
+        written.append(int(match.group(2)))
+    verdict = judge_complete(prompt, final.strip(), info)
+    if not verdict.ok:
+        return verdict
+    values, run = _written_values(tuple(ref.body[:-1]), names)
+    if values is None:
+        return run
+    for k, (name, want, got) in enumerate(zip(names, values, written, strict=True), start=1):
+        if want != got:
+            return _verdict(
+                "assertion_failed",
+                f"wrong value at statement {k}: the VM gives {name} = {want}, the answer says {got}",
+                outputs=run.outputs,
+                steps=verdict.steps,
+            )
+    return verdict
+
+
 # ---- languages ------------------------------------------------------------------------------
 
 DSL = "dsl"
@@ -789,6 +892,7 @@ BUILDERS: dict[str, Callable[[Any], Built]] = {
     "synthesize": build_synthesize,
     "instruct": build_instruct,
     "trace": build_trace,
+    "scratchpad": build_scratchpad,
 }
 JUDGES: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
     "complete": judge_complete,
@@ -797,6 +901,7 @@ JUDGES: dict[str, Callable[[str, str, dict[str, Any]], Any]] = {
     "synthesize": judge_function,
     "instruct": judge_function,
     "trace": judge_trace,
+    "scratchpad": judge_scratchpad,
 }
 # Where a model's answer for each format stops (for generation and packing).
 STOP = {
@@ -806,6 +911,7 @@ STOP = {
     "synthesize": None,
     "instruct": None,
     "trace": None,
+    "scratchpad": "\n",  # one line: the values, then the answer
 }
 
 

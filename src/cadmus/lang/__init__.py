@@ -57,6 +57,10 @@ from cadmus.lang.errors import (
     SemanticError,
     UnsupportedPython,
 )
+from cadmus.lang.genlang_make import generate_language, language_name
+from cadmus.lang.genlang_parse import parse_generated, tokenize_generated
+from cadmus.lang.genlang_print import SAMPLE_DSL, sample_text, to_generated
+from cadmus.lang.genlang_spec import LanguageSpec, SpecError, check_spec, dump_spec, load_spec, spec_from_dict
 from cadmus.lang.javascript import to_javascript
 from cadmus.lang.lexer import tokenize
 from cadmus.lang.lexicon import COMMENT, DSL_BUILTINS, INDENT, KEYWORDS, OPERATORS, PUNCTUATION
@@ -66,7 +70,16 @@ from cadmus.lang.printer import to_dsl
 from cadmus.lang.python_front import from_python
 from cadmus.lang.python_render import to_python
 from cadmus.lang.randgen import random_program
-from cadmus.lang.renderers import RENDERERS, Renderer, get_renderer, register_renderer, render
+from cadmus.lang.renderers import (
+    GENERATED_PREFIX,
+    RENDERERS,
+    Renderer,
+    generated_spec,
+    get_renderer,
+    is_language,
+    register_renderer,
+    render,
+)
 from cadmus.lang.semantics import check_semantics
 from cadmus.lang.skins import BRACES_SKIN, DSL_SKIN, END_SKIN, SKINS, Skin
 from cadmus.lang.verdict import Execution, Verdict, VerdictKind, check, execute, judge_run, parse_program
@@ -78,12 +91,14 @@ __all__ = [
     "DSL_BUILTINS",
     "DSL_SKIN",
     "END_SKIN",
+    "GENERATED_PREFIX",
     "INDENT",
     "KEYWORDS",
     "OPERATORS",
     "PUNCTUATION",
     "PYTHON_ONLY_BUILTINS",
     "RENDERERS",
+    "SAMPLE_DSL",
     "SKINS",
     "ArrayLit",
     "Assert",
@@ -109,6 +124,7 @@ __all__ = [
     "If",
     "Index",
     "LangError",
+    "LanguageSpec",
     "Module",
     "Name",
     "Node",
@@ -121,6 +137,7 @@ __all__ = [
     "Return",
     "SemanticError",
     "Skin",
+    "SpecError",
     "Stmt",
     "Unary",
     "UnaryKind",
@@ -130,23 +147,35 @@ __all__ = [
     "While",
     "check",
     "check_semantics",
+    "check_spec",
     "compile_program",
     "const_value",
+    "dump_spec",
     "execute",
     "from_python",
+    "generate_language",
+    "generated_spec",
     "get_renderer",
+    "is_language",
     "judge_run",
+    "language_name",
+    "load_spec",
     "num",
     "parse",
     "parse_expr",
+    "parse_generated",
     "parse_program",
     "random_program",
     "register_renderer",
     "render",
+    "sample_text",
+    "spec_from_dict",
     "to_c",
     "to_dsl",
+    "to_generated",
     "to_javascript",
     "to_lua",
     "to_python",
     "tokenize",
+    "tokenize_generated",
 ]

@@ -14,8 +14,15 @@ their lists of languages from here.
 - `javascript`, `lua`, `c`: `to_javascript`, `to_lua`, `to_c`, for Node,
   Lua 5.4 and C99; Cadmus never runs or parses them.
 
+- `gen:N` (`gen:N@S`): generated language N of seed 0 (of seed S), made on
+  first lookup from `generate_language` and printed by `to_generated`
+  (docs/languages.md). They are not listed in `RENDERERS` (there are as many
+  as there are integers); `is_language` answers for them too. The dataset
+  judges keep the DSL text of their examples, and a `complete` answer in one
+  is an integer literal, with an optional `-`.
+
 `get_renderer(name)` is the one lookup; `register_renderer` adds a language
-(generated languages, say) under a new name.
+under a new name.
 """
 
 from __future__ import annotations
@@ -29,6 +36,9 @@ from cadmus.lang.ast import BinOp, BinOpKind, Expr, Module, Num, Unary, UnaryKin
 from cadmus.lang.c_source import literal as c_literal
 from cadmus.lang.c_source import to_c
 from cadmus.lang.errors import LangError, ParseError, PrintError
+from cadmus.lang.genlang_make import generate_language, language_name
+from cadmus.lang.genlang_print import to_generated
+from cadmus.lang.genlang_spec import LanguageSpec
 from cadmus.lang.javascript import literal as js_literal
 from cadmus.lang.javascript import to_javascript
 from cadmus.lang.lexer import MAX_INT
@@ -38,7 +48,16 @@ from cadmus.lang.printer import to_dsl
 from cadmus.lang.python_render import to_python
 from cadmus.lang.skins import SKINS, Skin
 
-__all__ = ["RENDERERS", "Renderer", "get_renderer", "register_renderer", "render"]
+__all__ = [
+    "GENERATED_PREFIX",
+    "RENDERERS",
+    "Renderer",
+    "generated_spec",
+    "get_renderer",
+    "is_language",
+    "register_renderer",
+    "render",
+]
 
 
 @dataclass(frozen=True)
@@ -146,11 +165,55 @@ def register_renderer(renderer: Renderer) -> None:
     _REGISTRY[renderer.name] = renderer
 
 
+GENERATED_PREFIX = "gen:"
+_GENERATED_NAME = re.compile(r"gen:(0|[1-9][0-9]*)(?:@(0|[1-9][0-9]*))?\Z")
+_GENERATED: dict[str, Renderer] = {}
+
+
+def generated_spec(name: str) -> LanguageSpec | None:
+    """The spec of generated language `name` (`gen:N`, `gen:N@S`), or None for any other name."""
+    m = _GENERATED_NAME.match(name)
+    if m is None:
+        return None
+    index, seed = int(m.group(1)), int(m.group(2) or 0)
+    if language_name(index, seed) != name:  # `gen:3@0` is spelled `gen:3`
+        return None
+    return generate_language(index, seed)
+
+
+def _generated_renderer(name: str) -> Renderer | None:
+    found = _GENERATED.get(name)
+    if found is not None:
+        return found
+    spec = generated_spec(name)
+    if spec is None:
+        return None
+
+    def render(module: Module, mode: str) -> str:
+        if mode != "dsl":
+            raise PrintError(
+                f"a Python program cannot be shown in {name} (its meaning would change); "
+                "show it as python, javascript, lua or c"
+            )
+        return to_generated(module, spec)
+
+    found = Renderer(name, f"generated language {name}", render, str, spec.comment, None, operators={})
+    if len(_GENERATED) > 100_000:
+        _GENERATED.clear()
+    _GENERATED[name] = found
+    return found
+
+
+def is_language(name: str) -> bool:
+    """Whether `name` is a registered language or a generated one (`gen:N`, `gen:N@S`)."""
+    return name in _REGISTRY or (_GENERATED_NAME.match(name) is not None and generated_spec(name) is not None)
+
+
 def get_renderer(name: str) -> Renderer:
     """The language `name`; `LangError` naming the known ones otherwise."""
-    found = _REGISTRY.get(name)
+    found = _REGISTRY.get(name) or _generated_renderer(name)
     if found is None:
-        raise LangError(f"unknown language {name!r} (known: {', '.join(_REGISTRY)})")
+        raise LangError(f"unknown language {name!r} (known: {', '.join(_REGISTRY)}, gen:N, gen:N@SEED)")
     return found
 
 

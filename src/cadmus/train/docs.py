@@ -321,6 +321,171 @@ Chains of 2-3 statements (two chained operations) learn far more slowly than
 the two-statement chain with this model and budget, which is why the demo
 trains on two statements and measures three as OOD.
 
+## Harder headline (2-4 statements)
+
+The goal (issue 17): chains of 2-4 statements through variables, constants
+0..99, `+` and `-`, the final assert's value hidden, at 99% or more on at
+least 1,000 test programs after at most 10 minutes of training on this
+2-core machine, deterministic by budget, every lever a config value.
+
+**Data.** `configs/data/chain4.yaml` (`complete`) and
+`configs/data/chain4-scratchpad.yaml` (`scratchpad`) hold the same programs
+(same seed, knobs and splits; a test checks the prompts are equal): train
+200,000 (54,688 of two statements, 72,309 of three, 73,003 of four: no
+program twice in a shard, and two-statement programs are few), val 1,000,
+test 2,000 distinct programs (593 / 706 / 701), OOD: 5-6 statements,
+three-digit constants, held-out names, the test programs renamed. Each builds
+in about a minute and a half on one core.
+
+**The scratchpad format** ([data.md](data.md#scratchpad-variant-of-complete-write-every-value-first)):
+the prompt is `complete`'s; the completion writes each statement's variable
+and its value, then the answer, on one line:
+
+```
+prompt:      "b = 94\\nq = b - 30\\np = q - 99\\nx = p + 31\\nassert x == "
+completion:  "b = 94, q = 64, p = -35, x = -4 => -4\\n"
+```
+
+The judge checks the shape (one `name = integer` per statement, in order,
+then `=>`), the answer as `complete`'s judge does, and every written value
+against the VM; a wrong intermediate value with a right answer is wrong.
+
+**Recipes.** `configs/train/chain4-cpu.yaml` and
+`configs/train/chain4-scratchpad-cpu.yaml` differ only in the dataset (a test
+checks it): the demo's levers (tiny preset, reversed digits, AdamW 2e-3,
+batch 32, cosine to 2% by 80% of the budget) and a difficulty-driven
+curriculum over `n_statements`: two statements first, then 2-3 once the
+validation accuracy on two passes 90%, then 2-4 once the accuracy on 2-3
+passes 90% (`when:` stages; `eval.prompts: 500`).
+
+**Budget.** 12,000,000 tokens (positions, padding included;
+`stop.max_tokens`, with `stop.max_steps: 16000` as an upper bound). The
+recorded demo trained at 20,700 tokens/s with 2 threads on the quiet
+machine (`docs/results/demo.json`: 8,448,000 tokens in 408 s, 704 tokens a
+step); at that rate 12M tokens take 9.7 minutes. Chains are longer than the
+demo's 22 tokens a row (measured below: the scratchpad on 2-4 statements
+takes about 63 tokens a row, 2,000 a step, so 12M tokens are about 6,000
+steps; the plain format's rows are shorter and hold more steps, up to the
+16,000-step bound), so a step costs more and the budget holds fewer; a
+longer row costs no more per token in this model (per-step overhead is
+shared by more tokens), so the estimate errs on the safe side. It is an
+estimate from the demo's quiet run, not a quiet measurement of these
+recipes: the machine was never quiet while they ran.
+
+**Measured.** Under load (other processes on both cores the whole time),
+with `threads=1` (the recipes say 2: fastest on a quiet machine, slower
+beside a CPU-bound process) and a shortened budget of
+`stop.max_steps=6000` (the schedule and curriculum follow that budget),
+data from the built datasets (`data.build=null data.dataset=DIR`). Accuracy
+is on the validation prompts of the stage in force (of the first 500 of the
+split, those its `where` keeps; their count in brackets); the validation loss
+is over all of val (2-4 statements), so it rises while a stage trains on
+shorter chains than val holds. Test: `cadmus eval` on all 2,000 test
+programs, greedy.
+
+| run | format | curriculum | steps | tokens | train time (load, 1 thread) | last stage | val acc. at the end | test (2,000) | by statements (2 / 3 / 4) |
+|---|---|---|---|---|---|---|---|---|---|
+| `chain4-plain-6k` | `complete` | 2 → 2-3 → 2-4 at 90% | 6,000 | 4.2M | 388 s (15.5 steps/s) | 2 | 70.1% (on 2) | 21.1% [19.4, 23.0] | 70.3% / 0.6% / 0.3% |
+| `chain4-sp-6k` | `scratchpad` | 2 → 2-3 → 2-4 at 90% | 6,000 | 8.4M | 929 s (6.5 steps/s) | 2-3 (from step 2,501) | 88.2% (on 2-3) | 58.1% [55.9, 60.2] | 99.3% / 81.2% / 0.0% |
+| `chain4-sp-nocur-6k` | `scratchpad` | none (2-4 throughout) | 5,928 of 6,000 (stopped by the 900 s guard) | 11.9M | 900 s (6.6 steps/s) | 2-4 | 73.4% (on 2-4) | 75.7% [73.8, 77.5] | 94.4% / 80.2% / 55.3% |
+| `chain4-plain-nocur-6k` | `complete` | none (2-4 throughout) | 5,630 of 6,000 (stopped by a 480 s guard) | 6.5M | 480 s (11.7 steps/s) | 2-4 | 3.8% (on 2-4) | 3.7% [3.0, 4.6] | 8.6% / 2.7% / 0.6% |
+
+Validation curve of `chain4-plain-6k` (stage: the `n_statements` range in force):
+
+| step | stage | val loss (all val) | val accuracy (stage's prompts) |
+|---|---|---|---|
+| 500 | 2 | 1.6940 | 2.9% (308) |
+| 1,000 | 2 | 2.8677 | 4.9% (308) |
+| 1,500 | 2 | 3.5890 | 9.1% (308) |
+| 2,000 | 2 | 3.6188 | 9.1% (308) |
+| 2,500 | 2 | 4.1405 | 10.7% (308) |
+| 3,000 | 2 | 4.6973 | 17.5% (308) |
+| 3,500 | 2 | 4.8047 | 29.2% (308) |
+| 4,000 | 2 | 5.1831 | 46.4% (308) |
+| 4,500 | 2 | 5.5795 | 63.3% (308) |
+| 5,000 | 2 | 5.7574 | 65.9% (308) |
+| 5,500 | 2 | 6.0339 | 67.5% (308) |
+| 6,000 | 2 | 6.1143 | 70.1% (308) |
+
+Validation curve of `chain4-sp-6k`:
+
+| step | stage | val loss (all val) | val accuracy (stage's prompts) |
+|---|---|---|---|
+| 500 | 2 | 3.0194 | 16.6% (308) |
+| 1,000 | 2 | 4.1897 | 62.7% (308) |
+| 1,500 | 2 | 4.3359 | 72.1% (308) |
+| 2,000 | 2 | 4.7264 | 88.6% (308) |
+| 2,500 | 2 | 5.2924 | 91.9% (308) |
+| 3,000 | 2-3 | 1.4072 | 43.2% (500) |
+| 3,500 | 2-3 | 1.8061 | 61.4% (500) |
+| 4,000 | 2-3 | 1.9881 | 79.4% (500) |
+| 4,500 | 2-3 | 2.0494 | 84.2% (500) |
+| 5,000 | 2-3 | 2.0645 | 84.4% (500) |
+| 5,500 | 2-3 | 2.0976 | 86.6% (500) |
+| 6,000 | 2-3 | 2.1432 | 88.2% (500) |
+
+Validation curve of `chain4-sp-nocur-6k` (overrides `curriculum=[]` and an empty `data.where`; its last point is at the guard's stop):
+
+| step | stage | val loss (all val) | val accuracy (stage's prompts) |
+|---|---|---|---|
+| 500 | 2-4 | 0.4903 | 0.0% (500) |
+| 1,000 | 2-4 | 0.4334 | 0.4% (500) |
+| 1,500 | 2-4 | 0.2395 | 17.2% (500) |
+| 2,000 | 2-4 | 0.1322 | 50.4% (500) |
+| 2,500 | 2-4 | 0.0881 | 64.8% (500) |
+| 3,000 | 2-4 | 0.0622 | 69.2% (500) |
+| 3,500 | 2-4 | 0.0542 | 72.2% (500) |
+| 4,000 | 2-4 | 0.0487 | 73.6% (500) |
+| 4,500 | 2-4 | 0.0465 | 73.0% (500) |
+| 5,000 | 2-4 | 0.0461 | 73.0% (500) |
+| 5,500 | 2-4 | 0.0450 | 74.6% (500) |
+| 5,928 | 2-4 | 0.0452 | 73.4% (500) |
+
+Validation curve of `chain4-plain-nocur-6k` (the same overrides; last point at the guard's stop):
+
+| step | stage | val loss (all val) | val accuracy (stage's prompts) |
+|---|---|---|---|
+| 500 | 2-4 | 1.2284 | 1.0% (500) |
+| 1,000 | 2-4 | 1.1899 | 0.2% (500) |
+| 1,500 | 2-4 | 1.1720 | 0.6% (500) |
+| 2,000 | 2-4 | 1.1422 | 1.4% (500) |
+| 2,500 | 2-4 | 1.1049 | 0.6% (500) |
+| 3,000 | 2-4 | 1.0358 | 2.2% (500) |
+| 3,500 | 2-4 | 0.9697 | 3.4% (500) |
+| 4,000 | 2-4 | 0.9435 | 3.0% (500) |
+| 4,500 | 2-4 | 0.9204 | 3.6% (500) |
+| 5,000 | 2-4 | 0.9151 | 3.4% (500) |
+| 5,500 | 2-4 | 0.9031 | 6.4% (500) |
+| 5,630 | 2-4 | 0.9026 | 3.8% (500) |
+
+**What is reached, and what is not.** Not the goal: no run reached 99% on
+the 2-4 test programs; the best, the scratchpad without a curriculum, is at
+75.7% after 5,928 steps and 11.9M tokens (about the recipes' 12M-token
+budget, so about 10 quiet minutes by the estimate above, but with the
+schedule of a 6,000-step budget). The scratchpad is the strongest lever
+measured: without a curriculum it is 75.7% against the plain format's 3.7%
+(same programs, about the same steps; the plain run stopped by its guard at
+5,630); with the same curriculum it passes 90% on two-statement chains at
+step 2,500 (and ends at 99.3% on the two-statement test programs), where the
+plain format reaches 70% at step 6,000 (the demo's two-statement phase
+transition, at half its budget), and learns three-statement chains to 81%
+where the plain format never leaves the first stage. The difficulty-driven
+curriculum at a 90% threshold helps the plain format (21.1% against 3.7%,
+nearly all of it on two statements) and hurts the scratchpad within this
+budget: the threshold is passed late (step 2,500 for the scratchpad, never
+for the plain format) and a stage the run never enters is never trained on
+(four statements: 0%; those answers stop after the items of the chains
+trained on, which the judge counts as missing items), while training on 2-4
+from the first step reaches 55% on four statements. Of that run's 486 wrong
+test answers, 484 have a wrong final value (the judge reports the answer
+before the written values) and 2 a right answer after a wrong written value.
+Not done in this session: the full recipes at their own budget (12M tokens,
+with the schedule laid over that budget), a run on a quiet machine, and the
+other levers the issue lists (number schemes, model shape, Muon, batch,
+schedule). Next to try, each a config value: no curriculum or a lower
+`when:` threshold for both formats, a longer budget for the scratchpad
+recipe, and a wider model.
+
 ## On a GPU
 
 `configs/train/mix-85m.yaml` and `configs/train/cadmus-280m.yaml` train on the
