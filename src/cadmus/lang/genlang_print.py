@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from cadmus.lang import ast as A
 from cadmus.lang.errors import PrintError
 from cadmus.lang.genlang_spec import AUG_KEYS, LanguageSpec
-from cadmus.lang.lexer import MAX_INT
 from cadmus.lang.parser import parse
-from cadmus.lang.skins import ATOM_LEVEL, DSL_LEVELS
+from cadmus.lang.printer import ExprPrinter
+from cadmus.lang.skins import DSL_LEVELS
 
 _DSL_NAME = re.compile(r"[a-z_][a-z0-9_]*\Z")
 _BINARY_KEYS = {**{k: k.value for k in A.BinOpKind}, **{k: k.value for k in A.CmpKind}}
@@ -49,17 +49,22 @@ def spell_name(spec: LanguageSpec, name: str) -> str | None:
     return spec.sigil + name
 
 
-class _Printer:
+class _Printer(ExprPrinter):
+    """Expressions as `ExprPrinter` prints them, with the spec's spellings; statements per the spec."""
+
+    no_spelling = "has no spelling here"
+
     def __init__(self, spec: LanguageSpec) -> None:
         self.spec = spec
         self.kw = spec.keywords
-        self.out: list[str] = []
+        self.out = []
         ops = spec.operators
-        self.binary = {k: (ops[v], DSL_LEVELS[k]) for k, v in _BINARY_KEYS.items() if v in ops}
+        self.ops = {k: (ops[v], DSL_LEVELS[k]) for k, v in _BINARY_KEYS.items() if v in ops}
         self.unary = {}
         for k, v in _UNARY_KEYS.items():
             s = ops[v]
             self.unary[k] = (s + " " if is_word(s) else s, DSL_LEVELS[k])
+        self.parens = spec.cond_parens
         self.ind = " " * spec.block.indent
         self.term = spec.terminator
         opener = spec.block.opener
@@ -71,74 +76,14 @@ class _Printer:
             raise _fail(f"{name!r} is not a name a generated language can write ([a-z_][a-z0-9_]*)", node)
         return spelled
 
-    # ---- expressions ------------------------------------------------------------
+    def number(self, e: A.Num) -> int:
+        return int(e.value)
 
-    def expr(self, e: A.Expr, min_level: int = 0) -> None:
-        out = self.out
-        cls = e.__class__
-        if cls is A.Name:
-            out.append(self.name(e.id, e))
-        elif cls is A.Num:
-            v = int(e.value)
-            if v > MAX_INT:
-                raise _fail(f"integer literal {v} is out of range (the largest is {MAX_INT})", e)
-            out.append(str(v))
-        elif cls is A.BinOp or cls is A.Compare or cls is A.BoolOp:
-            info = self.binary.get(e.op)
-            if info is None:
-                raise _fail(f"operator '{e.op.value}' is Python-only and has no spelling here", e)
-            spelling, level = info
-            paren = level < min_level
-            if paren:
-                out.append("(")
-            self.expr(e.left, level + 1 if cls is A.Compare else level)
-            out.append(f" {spelling} ")
-            self.expr(e.right, level + 1)
-            if paren:
-                out.append(")")
-        elif cls is A.Call:
-            if e.func in A.PYTHON_ONLY_BUILTINS:
-                raise _fail(f"'{e.func}' is a Python-only builtin", e)
-            out.append(self.name(e.func, e))
-            self.args(e.args, "(", ")")
-        elif cls is A.Unary:
-            spelling, level = self.unary[e.op]
-            paren = level < min_level
-            if paren:
-                out.append("(")
-            out.append(spelling)
-            operand = e.operand
-            if operand.__class__ is A.Unary and e.op is not A.UnaryKind.NOT:
-                self.expr(operand, ATOM_LEVEL)  # `-(-x)`, `-(~x)`: never two prefix symbols in a row
-            else:
-                self.expr(operand, level)
-            if paren:
-                out.append(")")
-        elif cls is A.Index:
-            self.expr(e.array, ATOM_LEVEL)
-            out.append("[")
-            self.expr(e.index)
-            out.append("]")
-        elif cls is A.ArrayLit:
-            self.args(e.elts, "[", "]")
-        else:
-            raise _fail(f"cannot print {type(e).__name__} as an expression", e)
+    def prefix(self, e: A.Unary) -> tuple[str, int]:
+        return self.unary[e.op]  # every UnaryKind is spelled
 
-    def args(self, items: Sequence[A.Expr], left: str, right: str) -> None:
-        self.out.append(left)
-        for i, item in enumerate(items):
-            if i:
-                self.out.append(", ")
-            self.expr(item)
-        self.out.append(right)
-
-    def cond(self, e: A.Expr) -> None:
-        if self.spec.cond_parens:
-            self.out.append("(")
-            self.expr(e)
-            self.out.append(")")
-        else:
-            self.expr(e)
+    def wrap_prefix(self, op: A.UnaryKind, inner: A.UnaryKind) -> bool:
+        return op is not A.UnaryKind.NOT  # `-(-x)`, `-(~x)`: never two prefix symbols in a row
 
     # ---- statements -------------------------------------------------------------
 
@@ -274,16 +219,7 @@ class _Printer:
                 self.expr(s.step)
         else:
             out.append(f"{kw['in']} {kw['range']}(")
-            start = s.start
-            if s.step is None and start.__class__ is A.Num and start.value == 0:
-                self.expr(s.stop)
-            else:
-                self.expr(start)
-                out.append(", ")
-                self.expr(s.stop)
-                if s.step is not None:
-                    out.append(", ")
-                    self.expr(s.step)
+            self.range_args(s)
             out.append(")")
         self.block(s.body, depth, s)
         self.close("for", depth)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from enum import Enum
 
 from cadmus.lang import ast as A
 from cadmus.lang.errors import PrintError
@@ -26,7 +27,140 @@ def _fail(message: str, node: A.Node) -> PrintError:
     return PrintError(message, line=node.line or None, col=node.col or None)
 
 
-class _Printer:
+class ExprPrinter:
+    """Expression printing shared by the DSL printer and the generated-language printer.
+
+    A subclass supplies the spelling tables `ops` (binary, comparison and
+    boolean operator kind -> (spelling, level)) and `unary` (kind -> (spelling
+    with its trailing space if it is a word, level)), `parens` (whether
+    conditions are parenthesized) and `name()`; it may override `number()`
+    (a literal whose value is not exactly an `int`), `prefix()` and `wrap_prefix()`.
+    """
+
+    __slots__ = ("ops", "out", "parens", "unary")
+
+    # Completes "operator '**' is Python-only and ..." when `ops` has no spelling.
+    no_spelling = "has no DSL spelling"
+
+    ops: dict[Enum, tuple[str, int]]
+    unary: dict[A.UnaryKind, tuple[str, int]]
+    out: list[str]
+    parens: bool
+
+    def name(self, name: str, node: A.Node) -> str:
+        raise NotImplementedError
+
+    def number(self, e: A.Num) -> int:
+        """The value of a literal whose value is not exactly an `int`."""
+        v = e.value
+        if not isinstance(v, int):
+            raise _fail(f"number {v!r} is not an integer", e)
+        return int(v)  # bool or an int subclass: print its integer value
+
+    def prefix(self, e: A.Unary) -> tuple[str, int]:
+        """The (spelling, level) of `e`'s operator."""
+        info = self.unary.get(e.op)
+        if info is None:
+            raise _fail(f"operator '{e.op.value}' has no spelling in this syntax", e)
+        return info
+
+    def wrap_prefix(self, op: A.UnaryKind, inner: A.UnaryKind) -> bool:
+        """Whether prefix `op` parenthesizes an operand that is prefix `inner`: `-(-x)`, never `--x`."""
+        return inner is op and op is not A.UnaryKind.NOT
+
+    def expr(self, e: A.Expr, min_level: int = 0) -> None:
+        """Append `e`, parenthesized if it binds looser than `min_level`."""
+        out = self.out
+        cls = e.__class__
+        if cls is A.Name:
+            out.append(self.name(e.id, e))
+        elif cls is A.Num:
+            v = e.value
+            if v.__class__ is not int:
+                v = self.number(e)
+            if v > MAX_INT:
+                raise _fail(f"integer literal {v} is out of range (the largest is {MAX_INT})", e)
+            out.append(str(v))
+        elif cls is A.BinOp or cls is A.Compare or cls is A.BoolOp:
+            info = self.ops.get(e.op)
+            if info is None:
+                raise _fail(f"operator '{e.op.value}' is Python-only and {self.no_spelling}", e)
+            spelling, level = info
+            paren = level < min_level
+            if paren:
+                out.append("(")
+            # Left associative: the left operand may share the level, the right may not.
+            # Comparisons do not chain: neither operand may be a comparison.
+            self.expr(e.left, level + 1 if cls is A.Compare else level)
+            out.append(f" {spelling} ")
+            self.expr(e.right, level + 1)
+            if paren:
+                out.append(")")
+        elif cls is A.Call:
+            func = e.func
+            if func in A.PYTHON_ONLY_BUILTINS:
+                raise _fail(f"'{func}' is a Python-only builtin", e)
+            out.append(self.name(func, e))
+            self.args(e.args, "(", ")")
+        elif cls is A.Unary:
+            spelling, level = self.prefix(e)
+            paren = level < min_level
+            if paren:
+                out.append("(")
+            out.append(spelling)
+            operand = e.operand
+            if operand.__class__ is A.Unary and self.wrap_prefix(e.op, operand.op):
+                self.expr(operand, ATOM_LEVEL)
+            else:
+                self.expr(operand, level)
+            if paren:
+                out.append(")")
+        elif cls is A.Index:
+            self.expr(e.array, ATOM_LEVEL)
+            out.append("[")
+            self.expr(e.index)
+            out.append("]")
+        elif cls is A.ArrayLit:
+            self.args(e.elts, "[", "]")
+        else:
+            raise _fail(f"cannot print {type(e).__name__} as an expression", e)
+
+    def args(self, items: Sequence[A.Expr], left: str, right: str) -> None:
+        """Append `items` comma-separated between `left` and `right`."""
+        out = self.out
+        out.append(left)
+        first = True
+        for item in items:
+            if not first:
+                out.append(", ")
+            first = False
+            self.expr(item)
+        out.append(right)
+
+    def range_args(self, s: A.For) -> None:
+        """Append the arguments of `s`'s `range`: the stop alone when it counts from 0 by 1."""
+        out = self.out
+        start = s.start
+        if s.step is None and start.__class__ is A.Num and start.value == 0:
+            self.expr(s.stop)
+        else:
+            self.expr(start)
+            out.append(", ")
+            self.expr(s.stop)
+            if s.step is not None:
+                out.append(", ")
+                self.expr(s.step)
+
+    def cond(self, e: A.Expr) -> None:
+        if self.parens:
+            self.out.append("(")
+            self.expr(e)
+            self.out.append(")")
+        else:
+            self.expr(e)
+
+
+class _Printer(ExprPrinter):
     __slots__ = (
         "aug",
         "closer",
@@ -35,13 +169,9 @@ class _Printer:
         "kw",
         "ok_names",
         "openers",
-        "ops",
-        "out",
-        "parens",
         "reserved",
         "skin",
         "term",
-        "unary",
     )
 
     def __init__(self, skin: Skin) -> None:
@@ -59,9 +189,7 @@ class _Printer:
         self.ind = skin.indent
         self.term = skin.terminator
         self.parens = skin.cond_parens
-        self.out: list[str] = []
-
-    # ---- names and expressions -----------------------------------------
+        self.out = []
 
     def name(self, name: str, node: A.Node) -> str:
         if name in self.ok_names:
@@ -74,91 +202,6 @@ class _Printer:
             self.ok_names.clear()
         self.ok_names.add(name)
         return name
-
-    def expr(self, e: A.Expr, min_level: int = 0) -> None:
-        """Append `e`, parenthesized if it binds looser than `min_level`."""
-        out = self.out
-        cls = e.__class__
-        if cls is A.Name:
-            out.append(self.name(e.id, e))
-        elif cls is A.Num:
-            v = e.value
-            if v.__class__ is not int:
-                if not isinstance(v, int):
-                    raise _fail(f"number {v!r} is not an integer", e)
-                v = int(v)  # bool or an int subclass: print its integer value
-            if v > MAX_INT:
-                raise _fail(f"integer literal {v} is out of range (the largest is {MAX_INT})", e)
-            out.append(str(v))
-        elif cls is A.BinOp or cls is A.Compare or cls is A.BoolOp:
-            info = self.ops.get(e.op)
-            if info is None:
-                raise _fail(f"operator '{e.op.value}' is Python-only and has no DSL spelling", e)
-            spelling, level = info
-            paren = level < min_level
-            if paren:
-                out.append("(")
-            # Left associative: the left operand may share the level, the right may not.
-            # Comparisons do not chain: neither operand may be a comparison.
-            self.expr(e.left, level + 1 if cls is A.Compare else level)
-            out.append(f" {spelling} ")
-            self.expr(e.right, level + 1)
-            if paren:
-                out.append(")")
-        elif cls is A.Call:
-            func = e.func
-            if func in A.PYTHON_ONLY_BUILTINS:
-                raise _fail(f"'{func}' is a Python-only builtin", e)
-            out.append(self.name(func, e))
-            out.append("(")
-            first = True
-            for arg in e.args:
-                if not first:
-                    out.append(", ")
-                first = False
-                self.expr(arg)
-            out.append(")")
-        elif cls is A.Unary:
-            info = self.unary.get(e.op)
-            if info is None:
-                raise _fail(f"operator '{e.op.value}' has no spelling in this syntax", e)
-            spelling, level = info
-            paren = level < min_level
-            if paren:
-                out.append("(")
-            out.append(spelling)
-            operand = e.operand
-            if operand.__class__ is A.Unary and operand.op is e.op and e.op is not A.UnaryKind.NOT:
-                # `-(-x)`, never `--x`.
-                self.expr(operand, ATOM_LEVEL)
-            else:
-                self.expr(operand, level)
-            if paren:
-                out.append(")")
-        elif cls is A.Index:
-            self.expr(e.array, ATOM_LEVEL)
-            out.append("[")
-            self.expr(e.index)
-            out.append("]")
-        elif cls is A.ArrayLit:
-            out.append("[")
-            first = True
-            for elt in e.elts:
-                if not first:
-                    out.append(", ")
-                first = False
-                self.expr(elt)
-            out.append("]")
-        else:
-            raise _fail(f"cannot print {type(e).__name__} as an expression", e)
-
-    def cond(self, e: A.Expr) -> None:
-        if self.parens:
-            self.out.append("(")
-            self.expr(e)
-            self.out.append(")")
-        else:
-            self.expr(e)
 
     # ---- statements ----------------------------------------------------
 
@@ -191,14 +234,8 @@ class _Printer:
             out.append(f" {spelling} ")
             self.expr(s.value)
         elif cls is A.Print:
-            out.append(f"{pad}{kw['print']}(")
-            first = True
-            for arg in s.args:
-                if not first:
-                    out.append(", ")
-                first = False
-                self.expr(arg)
-            out.append(")")
+            out.append(f"{pad}{kw['print']}")
+            self.args(s.args, "(", ")")
         elif cls is A.If:
             self.if_stmt(s, depth)
             return
@@ -281,16 +318,7 @@ class _Printer:
         if self.parens:
             out.append("(")
         out.append(f"{self.name(s.var, s)} {kw['in']} {kw['range']}(")
-        start = s.start
-        if s.step is None and start.__class__ is A.Num and start.value == 0:
-            self.expr(s.stop)
-        else:
-            self.expr(start)
-            out.append(", ")
-            self.expr(s.stop)
-            if s.step is not None:
-                out.append(", ")
-                self.expr(s.step)
+        self.range_args(s)
         out.append(")")
         if self.parens:
             out.append(")")
