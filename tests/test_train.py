@@ -408,3 +408,14 @@ def test_when_stage_config_errors(dataset, tmp_path):
         config_from_dict(bounds)
     with pytest.raises(ConfigError, match=r"curriculum\[0\]\.when\.metric"):
         train(config_from_dict(when_config(dataset, tmp_path / "e")))  # no evaluator hook
+
+
+def test_when_stage_within_starts_a_stage_the_threshold_would_starve(dataset, tmp_path):
+    raw = when_config(dataset, tmp_path / "within")
+    raw["curriculum"][0]["when"]["within"] = 6  # stage 0 starts at step 0: start by the evaluation at 8
+    raw["curriculum"][1]["when"]["within"] = 100  # never forced within 16 steps
+    run = train(config_from_dict(raw), on_eval=scripted_eval({}, []))  # accuracy never passes
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["stage"]) for r in records if r["event"] == "stage"] == [(8, 1)]
+    stage_of_step = {r["step"]: r["stage"] for r in records if r["event"] == "train"}
+    assert [stage_of_step[s] for s in range(1, 17)] == [0] * 8 + [1] * 8

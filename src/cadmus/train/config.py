@@ -293,6 +293,12 @@ class StageCondition(Section):
     )
     above: float | None = Field(None, description="start once the metric is above this value")
     below: float | None = Field(None, description="start once the metric is below this value")
+    within: int | None = Field(
+        None,
+        ge=1,
+        description="start anyway at the first evaluation this many steps or more after the stage "
+        "before it started (a stage that never starts is never trained on)",
+    )
 
     @model_validator(mode="after")
     def _one_bound(self) -> StageCondition:

@@ -197,7 +197,9 @@ curriculum:
 **Difficulty-driven stages.** A stage may instead start when the model is
 ready for it: `when: {metric: val_accuracy, above: 0.95}` (or `below:`, for
 a loss) is checked at every evaluation while the stage before it is in
-force, and the stage starts at the next step once it holds. `val_accuracy`
+force, and the stage starts at the next step once it holds; with `within: N`
+it starts anyway at the first evaluation N or more steps after the stage
+before it started, so a threshold that is passed late cannot starve it. `val_accuracy`
 is measured on the validation prompts the stage in force trains on (its
 `where` filter), so "advance past two statements once two statements are
 learnt" reads as below. Such stages follow the fixed-step ones, in the order

@@ -256,8 +256,9 @@ def evaluate(run: Run, state: TrainState) -> None:
         run.logger.write({"event": "stage", "step": state.step, "stage": started})
         when = run.data.stages[started].when
         run.logger.say(
-            f"cadmus train: {when.metric} {record.get(when.metric)} passed the condition of "
-            f"curriculum stage {started}; it starts at step {state.step}"
+            f"cadmus train: curriculum stage {started} starts at step {state.step} "
+            f"({when.metric} {record.get(when.metric)}; condition above={when.above}, below={when.below}, "
+            f"within={when.within})"
         )
 
 

@@ -191,7 +191,8 @@ class TrainData:
                 f"(it has: {', '.join(sorted(k for k in record if k not in ('event', 'step')))})",
                 key=f"curriculum[{i - 1 - self.fixed_count()}].when.metric",
             )
-        if not when.holds(float(record[when.metric])):
+        waited = next_step - (self.stages[self.stage].start or 0)
+        if not when.holds(float(record[when.metric])) and (when.within is None or waited < when.within):
             return None
         self.stages[i] = self.stages[i]._replace(start=next_step)
         return i
