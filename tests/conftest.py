@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
@@ -54,3 +55,33 @@ def tiny_train_config(
             **sections,
         }
     )
+
+
+# ---- shared by the differential tests (tests/test_lang_*differential.py) ----------------
+
+
+def differential_inputs(seed: int) -> tuple[int, ...]:
+    """The 60 input numbers, in [-50, 50], that the random program of `seed` reads."""
+    rng = random.Random(-seed - 1)
+    return tuple(rng.randint(-50, 50) for _ in range(60))
+
+
+FLOOR_DIVISION_PROGRAM = """\
+for a in range(-7, 8):
+    for b in range(-3, 4):
+        if b != 0:
+            print(a, b, a // b, a % b)
+"""
+
+LIST_PROGRAM = """\
+xs = [5, 6, 7]
+xs.append(8)
+print(xs[-1], xs[-4], len(xs))
+last = xs.pop()
+xs[-1] += 100
+print(last, xs[-1], xs[0], len(xs))
+grid = [0] * 4
+for i in range(len(grid)):
+    grid[i] = i * i
+print(grid[3], grid[-3])
+"""

@@ -30,6 +30,7 @@ import pytest
 from cadmus.lang import execute, from_python, parse, to_python
 from cadmus.lang.randgen import random_program
 from cadmus.vm.errors import IntegerOverflow
+from conftest import FLOOR_DIVISION_PROGRAM, LIST_PROGRAM, differential_inputs
 
 N_DSL = 600
 N_PYTHON = 400
@@ -137,16 +138,11 @@ def compare(cases: list[Case], tmp_path: Path) -> dict[str, int]:
     return counts
 
 
-def inputs_for(seed: int) -> tuple[int, ...]:
-    rng = random.Random(-seed - 1)
-    return tuple(rng.randint(-50, 50) for _ in range(60))
-
-
 def test_random_dsl_programs_agree_with_cpython(tmp_path: Path) -> None:
     cases = []
     for seed in range(N_DSL):
         module = random_program(random.Random(seed), mode="dsl", reads=seed % 2 == 0)
-        cases.append(Case(f"dsl seed {seed}", to_python(module), module, "dsl", inputs_for(seed)))
+        cases.append(Case(f"dsl seed {seed}", to_python(module), module, "dsl", differential_inputs(seed)))
     counts = compare(cases, tmp_path)
     assert counts["overflow"] <= N_DSL // 20, counts
     assert counts["limit"] == 0, counts
@@ -160,7 +156,7 @@ def test_random_python_programs_agree_with_cpython(tmp_path: Path) -> None:
         module = random_program(random.Random(10_000 + seed), mode="python", reads=seed % 2 == 0)
         text = to_python(module, mode="python")
         assert from_python(text) == module, f"seed {seed}: round trip\n{text}"
-        cases.append(Case(f"python seed {seed}", text, text, "python", inputs_for(seed)))
+        cases.append(Case(f"python seed {seed}", text, text, "python", differential_inputs(seed)))
     counts = compare(cases, tmp_path)
     assert counts["overflow"] <= N_PYTHON // 20, counts
     assert counts["limit"] == 0, counts
@@ -171,12 +167,7 @@ def test_random_python_programs_agree_with_cpython(tmp_path: Path) -> None:
 HAND_WRITTEN: list[tuple[str, str, tuple[int, ...]]] = [
     (
         "floor division and modulo of every sign",
-        """
-        for a in range(-7, 8):
-            for b in range(-3, 4):
-                if b != 0:
-                    print(a, b, a // b, a % b)
-        """,
+        FLOOR_DIVISION_PROGRAM,
         (),
     ),
     (
@@ -211,18 +202,7 @@ HAND_WRITTEN: list[tuple[str, str, tuple[int, ...]]] = [
     ),
     (
         "negative indices, append and pop",
-        """
-        xs = [5, 6, 7]
-        xs.append(8)
-        print(xs[-1], xs[-4], len(xs))
-        last = xs.pop()
-        xs[-1] += 100
-        print(last, xs[-1], xs[0], len(xs))
-        grid = [0] * 4
-        for i in range(len(grid)):
-            grid[i] = i * i
-        print(grid[3], grid[-3])
-        """,
+        LIST_PROGRAM,
         (),
     ),
     (

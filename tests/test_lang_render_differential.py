@@ -48,6 +48,7 @@ from cadmus.lang import Module, Print, execute, from_python, parse, to_c, to_jav
 from cadmus.lang.randgen import random_program
 from cadmus.tasks import all_families, get_family
 from cadmus.vm.errors import AssertionFailed, DivisionByZero, InputExhausted, IntegerOverflow, OutOfBounds
+from conftest import FLOOR_DIVISION_PROGRAM, LIST_PROGRAM, differential_inputs
 
 N_DSL = 400
 N_PYTHON = 160
@@ -273,11 +274,6 @@ def run_c(cases: list[Case], sources: list[str], tmp_path: Path) -> list[tuple[i
 # ---- cases ------------------------------------------------------------------------
 
 
-def inputs_for(seed: int) -> tuple[int, ...]:
-    rng = random.Random(-seed - 1)
-    return tuple(rng.randint(-50, 50) for _ in range(60))
-
-
 def family_cases() -> list[Case]:
     cases = []
     for fam in all_families():
@@ -294,10 +290,10 @@ def random_cases() -> list[Case]:
     cases = []
     for seed in range(N_DSL):
         module = random_program(random.Random(seed), mode="dsl", reads=seed % 2 == 0)
-        cases.append(Case(f"dsl seed {seed}", module, "dsl", inputs_for(seed)))
+        cases.append(Case(f"dsl seed {seed}", module, "dsl", differential_inputs(seed)))
     for seed in range(N_PYTHON):
         module = random_program(random.Random(20_000 + seed), mode="python", reads=seed % 2 == 0)
-        cases.append(Case(f"python seed {seed}", module, "python", inputs_for(seed)))
+        cases.append(Case(f"python seed {seed}", module, "python", differential_inputs(seed)))
     return cases
 
 
@@ -316,12 +312,7 @@ HAND_WRITTEN: list[tuple[str, str, str, tuple[int, ...]]] = [
     (
         "flooring division and remainder of every sign",
         "python",
-        """
-        for a in range(-7, 8):
-            for b in range(-3, 4):
-                if b != 0:
-                    print(a, b, a // b, a % b)
-        """,
+        FLOOR_DIVISION_PROGRAM,
         (),
     ),
     (
@@ -490,21 +481,14 @@ HAND_WRITTEN: list[tuple[str, str, str, tuple[int, ...]]] = [
     (
         "Python: and/or give the deciding operand, lists, negative indices",
         "python",
-        """
-        x = 0
-        y = 7
-        print(x and y, x or y, y and x, y or x, 3 and 4, 0 or 0, (x < y) + 0)
-        xs = [5, 6, 7]
-        xs.append(8)
-        print(xs[-1], xs[-4], len(xs))
-        last = xs.pop()
-        xs[-1] += 100
-        print(last, xs[-1], xs[0], len(xs))
-        grid = [0] * 4
-        for i in range(len(grid)):
-            grid[i] = i * i
-        print(grid[3], grid[-3])
-        """,
+        textwrap.dedent(
+            """
+            x = 0
+            y = 7
+            print(x and y, x or y, y and x, y or x, 3 and 4, 0 or 0, (x < y) + 0)
+            """
+        )
+        + LIST_PROGRAM,
         (),
     ),
     (

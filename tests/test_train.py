@@ -410,6 +410,21 @@ def test_when_stage_config_errors(dataset, tmp_path):
         train(config_from_dict(when_config(dataset, tmp_path / "e")))  # no evaluator hook
 
 
+def test_when_stage_missing_metric_names_its_curriculum_entry(dataset, tmp_path):
+    from types import SimpleNamespace
+
+    from cadmus.train.data import DataError
+    from cadmus.train.sources import TrainData, stage_starts
+
+    raw = when_config(dataset, tmp_path / "m")
+    raw["curriculum"].insert(0, {"at_step": 2, "data": {"where": {"n_statements": [2, 2]}}})
+    cfg = config_from_dict(raw)
+    data = TrainData(SimpleNamespace(cfg=cfg), stage_starts(cfg), SimpleNamespace(world=1), block_size=64)
+    data.stage = 1  # the fixed-step stage (curriculum[0]) is in force; next waits: curriculum[1]
+    with pytest.raises(DataError, match=r"curriculum\[1\]\.when\.metric"):
+        data.advance({"event": "eval", "step": 4, "val_loss": 1.0}, 4)
+
+
 def test_when_stage_within_starts_a_stage_the_threshold_would_starve(dataset, tmp_path):
     raw = when_config(dataset, tmp_path / "within")
     raw["curriculum"][0]["when"]["within"] = 6  # stage 0 starts at step 0: start by the evaluation at 8

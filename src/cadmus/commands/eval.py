@@ -43,17 +43,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load(path: str, device: str):
-    """A checkpoint of either kind: a Cadmus model, or a fine-tuned Hugging Face one (`cadmus.hf`,
-    imported only for those)."""
-    from cadmus.eval import find_checkpoint, load_checkpoint, resolve_device
-    from cadmus.train import checkpoint_kind
+    """A checkpoint of either kind: a Cadmus model, or a fine-tuned Hugging Face one."""
+    from cadmus.eval import resolve_device
+    from cadmus.hf import open_checkpoint  # light: torch and transformers are imported on use
 
-    ckpt_dir, _ = find_checkpoint(path)
-    if checkpoint_kind(ckpt_dir) == "hf":
-        from cadmus.hf import load_finetuned
-
-        return load_finetuned(path, resolve_device(device))
-    return load_checkpoint(path, resolve_device(device))
+    return open_checkpoint(path, resolve_device(device))
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -61,6 +61,7 @@ from cadmus.lang.ast import (
     children,
     const_value,
 )
+from cadmus.lang.compiler import _collect_assigned
 from cadmus.lang.errors import PrintError
 from cadmus.lang.flow import always_returns
 from cadmus.lang.semantics import reads_to_check
@@ -228,21 +229,10 @@ def walk_exprs(e: Expr) -> Iterator[Expr]:
 
 
 def scope_names(body: tuple[Stmt, ...], params: tuple[str, ...] = ()) -> list[str]:
-    """The variables of a scope in order: parameters, then every name it assigns (as the compiler does)."""
-    out: dict[str, None] = dict.fromkeys(params)
-
-    def visit(stmts: tuple[Stmt, ...]) -> None:
-        for s in stmts:
-            if isinstance(s, Assign | AugAssign) and isinstance(s.target, Name):
-                out.setdefault(s.target.id)
-            elif isinstance(s, For):
-                out.setdefault(s.var)
-            if not isinstance(s, FuncDef):
-                for sub in stmt_bodies(s):
-                    visit(sub)
-
-    visit(body)
-    return list(out)
+    """The variables of a scope in order: parameters, then every name it assigns (the compiler's order)."""
+    assigned: dict[str, Stmt] = {}
+    _collect_assigned(body, assigned)
+    return list(dict.fromkeys((*params, *assigned)))
 
 
 def assigns(body: tuple[Stmt, ...], name: str) -> bool:

@@ -16,7 +16,6 @@ skin columns of the same test programs.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import Any
 from cadmus.data import read_manifest
 from cadmus.errors import CadmusError
 from cadmus.eval import FEATURES, Judged, markdown_report, plot_feature_curves, read_split, summarize_judged
+from cadmus.files import write_json
 from cadmus.llm.backends import Backend, Request, complete_all
 from cadmus.llm.cache import RequestCache, request_key
 from cadmus.llm.cost import Estimate, PriceTable, Usage, estimate, estimate_tokens, load_prices
@@ -338,7 +338,7 @@ def llm_evaluate(
         "left_out": left_out,
         "seconds": round(elapsed, 2),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    write_json(out / "summary.json", summary, sort_keys=False)
     plots = plot_feature_curves(summary, out)
     meta = {
         "model": backend.name,
@@ -411,10 +411,6 @@ def priors_report(priors: dict[str, dict[str, Any]]) -> str:
             continue
         out += [priors_table(summary), ""]
     return "\n".join(out)
-
-
-def log_to_stderr(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 def priors_of_run(run: str | Path) -> dict[str, dict[str, Any]]:

@@ -135,13 +135,18 @@ class PairGroup:
         return f"{self.kind}{self.site}"
 
     @property
-    def changed(self) -> list[str]:
-        """Role labels of the prompt positions whose tokens differ in some pair."""
+    def differs(self) -> np.ndarray:
+        """Per prompt position: whether its token differs in some pair."""
         n = len(self.labels)
         diff = np.zeros(n, dtype=bool)
         for p in self.pairs:
             diff |= np.asarray(p.clean.ids[:n]) != np.asarray(p.corrupt.ids[:n])
-        return [self.labels[i] for i in np.flatnonzero(diff)]
+        return diff
+
+    @property
+    def changed(self) -> list[str]:
+        """Role labels of the prompt positions whose tokens differ in some pair."""
+        return [self.labels[i] for i in np.flatnonzero(self.differs)]
 
 
 def sample_of(prompt: str, completion: str) -> Sample:
@@ -386,9 +391,7 @@ def patch_group(
     cfg = model.config
     points = _points(cfg.n_layer)
     P = len(group.labels)
-    diff = np.zeros(P, dtype=bool)
-    for pair in group.pairs:
-        diff |= np.asarray(pair.clean.ids[:P]) != np.asarray(pair.corrupt.ids[:P])
+    diff = group.differs
     first = int(np.argmax(diff)) if diff.any() else P
     z = [f"blocks.{i}.attn.hook_z" for i in range(cfg.n_layer)]
     hooks_needed = {h for _, h in points} | set(z)

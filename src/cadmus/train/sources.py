@@ -189,17 +189,13 @@ class TrainData:
             raise DataError(
                 f"curriculum stage {i} waits on {when.metric!r}, which the evaluation does not report "
                 f"(it has: {', '.join(sorted(k for k in record if k not in ('event', 'step')))})",
-                key=f"curriculum[{i - 1 - self.fixed_count()}].when.metric",
+                key=f"curriculum[{i - 1}].when.metric",  # `when` stages are listed last (config)
             )
         waited = next_step - (self.stages[self.stage].start or 0)
         if not when.holds(float(record[when.metric])) and (when.within is None or waited < when.within):
             return None
         self.stages[i] = self.stages[i]._replace(start=next_step)
         return i
-
-    def fixed_count(self) -> int:
-        """Curriculum entries with a fixed start (stage 0, the data section, excluded)."""
-        return sum(1 for s in self.stages[1:] if s.when is None)
 
     def where(self) -> dict[str, Any]:
         """The `where` filter of the stage in force: column -> (lo, hi)."""
