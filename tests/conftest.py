@@ -6,9 +6,22 @@ import random
 from pathlib import Path
 from typing import Any
 
+import pytest
+import torch
+
 from cadmus.data import build_dataset, config_from_dict
 from cadmus.train import TrainConfig
 from cadmus.train import config_from_dict as train_config
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny matmuls: one thread is faster, and immune to a busy machine; the suite's setting is
+    restored afterwards. A module uses it with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def build_tiny_dataset(config: dict[str, Any], out: Path) -> Path:

@@ -28,11 +28,11 @@ from cadmus.hf import (
     gguf_info,
     load_causal_lm,
     locate_smollm2,
-    nucleus,
     read_stamp,
     resolve_pretrained,
     row_seeds,
 )
+from cadmus.model import nucleus
 
 HIDDEN, FFN, LAYERS, HEADS, KV_HEADS, CONTEXT = 32, 64, 2, 4, 2, 128
 SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]

@@ -16,17 +16,11 @@ from cadmus.model import (
     load_model,
     preset_config,
     preset_table,
+    sample_next,
     save_model,
 )
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matmuls: one thread is faster, and immune to a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def small(**kw) -> GPTConfig:
@@ -291,3 +285,18 @@ def test_bad_config_names_key():
     with pytest.raises(ModelError) as err:
         small(mlp="tanh")
     assert err.value.key == "mlp"
+
+
+def test_sample_next_top_p_keeps_the_nucleus_only():
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.15, 0.05], [0.05, 0.15, 0.3, 0.5]]))
+    g = torch.Generator().manual_seed(0)
+    draws = torch.stack([sample_next(logits, 1.0, None, g, top_p=0.7) for _ in range(400)])
+    assert set(draws[:, 0].tolist()) == {0, 1} and set(draws[:, 1].tolist()) == {3, 2}
+    tiny = torch.stack([sample_next(logits, 1.0, None, g, top_p=1e-6) for _ in range(50)])
+    assert (tiny == logits.argmax(-1)).all()  # the most likely token always stays
+    assert set(torch.stack([sample_next(logits, 1.0, None, g) for _ in range(400)])[:, 0].tolist()) == {
+        0,
+        1,
+        2,
+        3,
+    }

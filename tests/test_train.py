@@ -422,7 +422,11 @@ def test_when_stage_missing_metric_names_its_curriculum_entry(dataset, tmp_path)
     data = TrainData(SimpleNamespace(cfg=cfg), stage_starts(cfg), SimpleNamespace(world=1), block_size=64)
     data.stage = 1  # the fixed-step stage (curriculum[0]) is in force; next waits: curriculum[1]
     with pytest.raises(DataError, match=r"curriculum\[1\]\.when\.metric"):
-        data.advance({"event": "eval", "step": 4, "val_loss": 1.0}, 4)
+        data.due({"event": "eval", "step": 4, "val_loss": 1.0}, 4)
+    with pytest.raises(DataError, match=r"keeps no validation prompt"):
+        data.due({"event": "eval", "step": 4, "val_accuracy": None, "val_prompts": 0}, 4)
+    assert data.due({"event": "eval", "step": 4, "val_accuracy": 0.1}, 4) is None  # below the threshold
+    assert data.stages[2].start is None  # asking changes nothing
 
 
 def test_when_stage_within_starts_a_stage_the_threshold_would_starve(dataset, tmp_path):

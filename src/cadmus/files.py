@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,14 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
     return hash_file(path, hashlib.sha256()).hexdigest()
 
 
-def write_json(path: str | os.PathLike[str], data: Any, *, sort_keys: bool = True, indent: int = 2) -> Path:
-    """Write `data` as JSON (plus a newline) through a temporary file and a rename, so readers
-    never see half a file; the temporary name carries the process id, so concurrent writers do
-    not collide."""
+def write_json(
+    path: str | os.PathLike[str], data: Any, *, sort_keys: bool = True, indent: int | None = 2
+) -> Path:
+    """Write `data` as JSON (plus a newline; one line with ``indent=None``) through a temporary
+    file and a rename, so readers never see half a file; the temporary name carries the process
+    and thread ids, so concurrent writers do not collide."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(data, indent=indent, sort_keys=sort_keys) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path

@@ -727,6 +727,13 @@ def output_separator(language: str) -> str:
     return f"{_lang().get_renderer(language).comment} {OUTPUT_SEPARATOR[2:]}"
 
 
+@lru_cache(maxsize=4096)
+def _cut_program(language: str, program: str) -> tuple[str, str]:
+    """:func:`_cut` of an example's program (its final assert's value left open) in `language`:
+    judging k answers to one prompt renders its program twice, not 2k times."""
+    return _cut(_lang().get_renderer(language), _parse_cached(program + "0\n"))
+
+
 def _cut(renderer: Any, module: Module) -> tuple[str, str]:
     """The text of `module` in `renderer`'s language cut before the value of its final assert.
 
@@ -820,7 +827,7 @@ def judge_in(fmt: str, language: str, prompt: str, answer: str, info: dict[str, 
     if not isinstance(last, Assert) or not isinstance(last.test, Compare) or last.test.op is not CmpKind.EQ:
         return _verdict("parse_error", "cannot judge: the example's program does not end with an assert")
     try:
-        head, rest = _cut(renderer, ref)
+        head, rest = _cut_program(language, program)
     except Reject as rej:
         return _verdict("parse_error", f"cannot judge: {rej.message}")
     if head != prompt:

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import torch
 
-from cadmus.data import STOP, judge
+from cadmus.data import STOP, judge, read_manifest
 from cadmus.errors import CadmusError
 from cadmus.eval.aggregate import FEATURES, Judged, aggregate
 from cadmus.eval.report import markdown_report, plot_feature_curves, plot_training_curves
@@ -113,10 +113,11 @@ def resolve_device(name: str) -> torch.device:
 
 
 def dataset_splits(dataset: Path) -> list[str]:
-    manifest = dataset / "manifest.json"
-    if not manifest.is_file():
-        raise EvalError("not a Cadmus dataset (no manifest.json)", file=str(dataset))
-    return list(json.loads(manifest.read_text())["splits"])
+    """The splits a built dataset's manifest lists."""
+    try:
+        return list(read_manifest(dataset)["splits"])
+    except CadmusError as err:
+        raise EvalError(err.message, file=str(dataset)) from None
 
 
 def default_splits(dataset: Path) -> list[str]:
@@ -142,8 +143,9 @@ def read_split(
         missing = [c for c in where if c not in names]
         if missing:
             raise EvalError(f"no metadata column {missing[0]!r} to filter on", file=str(shard))
-        table = pq.read_table(shard, columns=[c for c in columns if c in names]).to_pylist()
-        rows.extend(r for r in table if all(lo <= r[c] <= hi for c, (lo, hi) in where.items()))
+        filters = [f for c, (lo, hi) in where.items() for f in ((c, ">=", lo), (c, "<=", hi))]
+        table = pq.read_table(shard, columns=[c for c in columns if c in names], filters=filters or None)
+        rows.extend(table.to_pylist())
         if limit is not None and len(rows) >= limit:
             return rows[:limit]
     return rows
@@ -248,6 +250,18 @@ class _NoRoom:
 
     def __str__(self) -> str:
         return "no answer: the prompt does not fit the model's context"
+
+
+def count_correct(ckpt: Checkpoint, rows: Sequence[dict[str, Any]], batch_size: int = 256) -> int:
+    """How many of `rows` the checkpoint answers right: greedy answers, each judged on the VM."""
+    answers = generate_answers(
+        ckpt,
+        [r["prompt"] for r in rows],
+        [r["format"] for r in rows],
+        max_new_tokens=answer_budget(ckpt, rows),
+        batch_size=batch_size,
+    )
+    return sum(bool(judge_answer(r, a[0]).ok) for r, a in zip(rows, answers))
 
 
 def judge_answer(row: dict[str, Any], answer: str | None) -> Any:

@@ -18,7 +18,7 @@ Importing this package imports neither torch nor transformers; the functions do,
 from typing import Any
 
 from cadmus.hf.archmap import MAPPINGS, ArchMapping, choose_mapping, mapping_table
-from cadmus.hf.completer import HFCompleter, cut_at_stop, nucleus, row_seeds
+from cadmus.hf.completer import HFCompleter, cut_at_stop, row_seeds
 from cadmus.hf.errors import HFError
 from cadmus.hf.exporter import ExportResult, export_hf
 from cadmus.hf.hftokenizer import build_hf_tokenizer, check_tokenizer
@@ -74,7 +74,6 @@ __all__ = [
     "load_finetuned",
     "locate_smollm2",
     "mapping_table",
-    "nucleus",
     "open_checkpoint",
     "read_stamp",
     "resolve_device",

@@ -50,10 +50,10 @@ def row_seeds(texts: Sequence[str], seed: int) -> list[int]:
 
 
 def cut_at_stop(text: str, stop: Sequence[str] | None) -> str:
-    """`text` up to (not including) the earliest occurrence of any stop string."""
+    """`text` up to (not including) the earliest occurrence of any (non-empty) stop string."""
     cut = len(text)
     for s in stop or ():
-        k = text.find(s)
+        k = text.find(s) if s else -1
         if k != -1:
             cut = min(cut, k)
     return text[:cut]
@@ -339,6 +339,8 @@ class _SeededSampler:
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         import torch
 
+        from cadmus.model import nucleus
+
         probs = torch.softmax(scores.float() / self.temperature, dim=-1)
         if self.top_p < 1.0:
             probs = nucleus(probs, self.top_p)
@@ -348,17 +350,6 @@ class _SeededSampler:
         onehot = torch.full_like(scores, float("-inf"))
         onehot.scatter_(1, chosen[:, None], 0.0)
         return onehot
-
-
-def nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
-    """`probs` (rows sum to 1) kept on the smallest set of most likely tokens whose mass reaches
-    `top_p` (the most likely token always stays), zero elsewhere; not renormalized."""
-    import torch
-
-    ordered, index = probs.sort(dim=-1, descending=True)
-    before = ordered.cumsum(dim=-1) - ordered  # mass of the tokens ahead of each one
-    ordered = ordered.masked_fill(before >= top_p, 0.0)
-    return torch.zeros_like(probs).scatter(-1, index, ordered)
 
 
 class _StopOnText:

@@ -205,8 +205,13 @@ def _generated_renderer(name: str) -> Renderer | None:
 
 
 def is_language(name: str) -> bool:
-    """Whether `name` is a registered language or a generated one (`gen:N`, `gen:N@S`)."""
-    return name in _REGISTRY or (_GENERATED_NAME.match(name) is not None and generated_spec(name) is not None)
+    """Whether `name` is a registered language or a generated one (`gen:N`, `gen:N@S`, in its
+    canonical spelling); a name check only, so checking a range of 100,000 generated languages
+    generates none of them."""
+    if name in _REGISTRY:
+        return True
+    m = _GENERATED_NAME.match(name)
+    return m is not None and language_name(int(m.group(1)), int(m.group(2) or 0)) == name
 
 
 def get_renderer(name: str) -> Renderer:

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cadmus.files import write_json
 from cadmus.llm.errors import LLMError
 
 
@@ -69,10 +70,8 @@ class RequestCache:
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
             entry = {"key": key, "request": dict(request), "response": dict(response)}
-            tmp.write_text(json.dumps(entry, sort_keys=True) + "\n", encoding="utf-8")
-            os.replace(tmp, path)
+            write_json(path, entry, indent=None)
         except OSError as err:
             raise LLMError(f"cannot write the request cache: {err.strerror}", file=str(path)) from None
         with self._lock:

@@ -22,9 +22,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cadmus.data import read_manifest
-from cadmus.errors import CadmusError
-from cadmus.eval import FEATURES, Judged, markdown_report, plot_feature_curves, read_split, summarize_judged
+from cadmus.eval import (
+    FEATURES,
+    Judged,
+    dataset_splits,
+    default_splits,
+    markdown_report,
+    plot_feature_curves,
+    read_split,
+    summarize_judged,
+)
 from cadmus.files import write_json
 from cadmus.llm.backends import Backend, Request, complete_all
 from cadmus.llm.cache import RequestCache, request_key
@@ -75,19 +82,6 @@ class Planned:
     item: Item
     request: Request
     stop: tuple[str, ...]
-
-
-def dataset_splits(dataset: Path) -> list[str]:
-    try:
-        return list(read_manifest(dataset)["splits"])
-    except CadmusError as err:
-        raise LLMError(err.message, file=str(dataset)) from None
-
-
-def default_splits(dataset: Path) -> list[str]:
-    """Every held-out split: `test` first, then the OOD splits (as `cadmus eval`)."""
-    held_out = [s for s in dataset_splits(dataset) if s not in ("train", "val")]
-    return sorted(held_out, key=lambda s: (s != "test", s))
 
 
 def token_budget(rows: Sequence[dict[str, Any]], api: str) -> dict[str, int]:

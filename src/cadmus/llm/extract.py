@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from cadmus.hf import cut_at_stop
 from cadmus.lang import LangError, parse_expr
 from cadmus.llm.views import closed
 
@@ -43,16 +44,6 @@ _ANY_INT = re.compile(r"(?<![\w.])(" + _INT + r")(?![\d.])")
 _OUTPUT_LABEL = re.compile(
     r"^\s*(?:the\s+)?(?:program\s+)?(?:output|prints)\s*(?:is)?\s*:?\s*\n?", re.IGNORECASE
 )
-
-
-def cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    """`text` up to the first of the stop strings."""
-    cut = len(text)
-    for s in stop:
-        k = text.find(s) if s else -1
-        if k != -1:
-            cut = min(cut, k)
-    return text[:cut]
 
 
 def _int_text(match: str) -> str:

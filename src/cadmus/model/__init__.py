@@ -7,7 +7,7 @@ loss)``), `HookPoint`, `IGNORE_INDEX`, `generate(model, idx, ...)`,
 levers' inputs `LeverInputs` and `LeverSource` (`cadmus.model.levers`).
 """
 
-from cadmus.model.generation import KVCache, generate, sample_next
+from cadmus.model.generation import KVCache, generate, nucleus, sample_next
 from cadmus.model.gpt import GPT, IGNORE_INDEX, GPTConfig, HookPoint, ModelError
 from cadmus.model.io import load_config, load_model, save_model
 from cadmus.model.levers import LeverInputs, LeverSource
@@ -26,6 +26,7 @@ __all__ = [
     "generate",
     "load_config",
     "load_model",
+    "nucleus",
     "preset_config",
     "preset_table",
     "sample_next",

@@ -68,8 +68,12 @@ def sample_next(
     temperature: float = 0.0,
     top_k: int | None = None,
     generator: torch.Generator | None = None,
+    top_p: float = 1.0,
 ) -> torch.Tensor:
-    """One token id per row from last-position logits [B, vocab]; ``temperature=0`` is greedy."""
+    """One token id per row from last-position logits [B, vocab]; ``temperature=0`` is greedy.
+
+    Sampling divides by `temperature`, keeps the `top_k` largest logits, then the nucleus of
+    mass `top_p` (:func:`nucleus`)."""
     logits = logits.float()
     if temperature <= 0:
         return logits.argmax(dim=-1)
@@ -78,7 +82,19 @@ def sample_next(
         kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]
         logits = logits.masked_fill(logits < kth, -math.inf)
     probs = F.softmax(logits, dim=-1)
+    if top_p < 1.0:
+        probs = nucleus(probs, top_p)
     return torch.multinomial(probs, 1, generator=generator).squeeze(1)
+
+
+def nucleus(probs: torch.Tensor, top_p: float) -> torch.Tensor:
+    """`probs` [B, vocab] (rows sum to 1) kept on the smallest set of most likely tokens whose
+    mass reaches `top_p` (the most likely token always stays), zero elsewhere; not renormalized
+    (multinomial does not need it)."""
+    ordered, index = probs.sort(dim=-1, descending=True)
+    before = ordered.cumsum(dim=-1) - ordered  # mass of the tokens ahead of each one
+    ordered = ordered.masked_fill(before >= top_p, 0.0)
+    return torch.zeros_like(probs).scatter(-1, index, ordered)
 
 
 @torch.no_grad()

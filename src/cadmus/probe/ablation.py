@@ -28,7 +28,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from cadmus.configio import validate
-from cadmus.eval import answer_budget, generate_answers, judge_answer, rate, read_split
+from cadmus.eval import count_correct, rate, read_split
 from cadmus.figures import pct
 from cadmus.probe.base import ProbeError, chunks, model_device, right_padded
 from cadmus.probe.plots import bars, heatmap
@@ -152,15 +152,7 @@ def accuracy_with(
 ) -> tuple[int, int]:
     """(correct, n): greedy answers generated under `hooks`, each judged on the VM."""
     with ckpt.model.hooks(hooks):
-        answers = generate_answers(
-            ckpt,
-            [r["prompt"] for r in rows],
-            [r["format"] for r in rows],
-            max_new_tokens=answer_budget(ckpt, rows),
-            batch_size=batch_size,
-        )
-    correct = sum(bool(judge_answer(r, a[0]).ok) for r, a in zip(rows, answers))
-    return correct, len(rows)
+        return count_correct(ckpt, rows, batch_size), len(rows)
 
 
 def ablate(

@@ -22,7 +22,6 @@ is an end of the text that could still grow into a stop string.
 
 from __future__ import annotations
 
-import math
 import re
 import secrets
 import threading
@@ -37,7 +36,7 @@ import torch.nn.functional as F
 
 from cadmus.errors import CadmusError
 from cadmus.eval import Checkpoint, load_checkpoint, resolve_device
-from cadmus.model import KVCache
+from cadmus.model import KVCache, sample_next
 from cadmus.tokenizer import TokenizerError
 
 MAX_LOGPROBS = 20
@@ -564,14 +563,5 @@ class ServeEngine:
 
 def _sample(scores: torch.Tensor, sampling: Sampling, generator: torch.Generator) -> int:
     """One token from last-position logits [vocab] with temperature, top-k and top-p (nucleus)."""
-    logits = scores / sampling.temperature
-    if sampling.top_k is not None and sampling.top_k < logits.numel():
-        kth = torch.topk(logits, sampling.top_k).values[-1]
-        logits = logits.masked_fill(logits < kth, -math.inf)
-    probs = F.softmax(logits, dim=-1)
-    if sampling.top_p < 1.0:
-        sorted_p, order = probs.sort(descending=True)
-        before = sorted_p.cumsum(0) - sorted_p  # mass of the more likely tokens
-        sorted_p = sorted_p.masked_fill(before >= sampling.top_p, 0.0)
-        probs = torch.zeros_like(probs).scatter(0, order, sorted_p)
-    return int(torch.multinomial(probs, 1, generator=generator))
+    top_k = sampling.top_k if sampling.top_k is not None and sampling.top_k < scores.numel() else None
+    return int(sample_next(scores[None], sampling.temperature, top_k, generator, top_p=sampling.top_p)[0])

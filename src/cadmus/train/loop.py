@@ -47,7 +47,7 @@ from cadmus.files import write_json
 from cadmus.train.backend import Backend
 from cadmus.train.checkpoint import TRAINER, save_torch, write_checkpoint
 from cadmus.train.config import TrainConfig
-from cadmus.train.data import Batch, Batcher
+from cadmus.train.data import Batch, Batcher, DataError
 from cadmus.train.logs import fmt_time, format_record
 from cadmus.train.optim import set_lr
 from cadmus.train.runtime import Runtime, rng_state
@@ -249,10 +249,19 @@ def evaluate(run: Run, state: TrainState) -> None:
     run.rt.barrier()
     run.logger.write(record)
     run.logger.say(format_record(record))
-    started = run.rt.from_main(run.data.advance(record, state.step) if run.rt.main else None)
+    if not run.data.waiting():  # every process knows the stages: no exchange needed
+        return
+    due: tuple[int | None, str | None, str | None] = (None, None, None)
+    if run.rt.main:
+        try:
+            due = (run.data.due(record, state.step), None, None)
+        except DataError as err:
+            due = (None, err.message, err.key)
+    started, message, key = run.rt.from_main(due)  # a refusal stops every process, not the main one alone
+    if message is not None:
+        raise DataError(message, key=key)
     if started is not None:
-        if not run.rt.main:
-            run.data.stages[started] = run.data.stages[started]._replace(start=state.step)
+        run.data.start(started, state.step)
         run.logger.write({"event": "stage", "step": state.step, "stage": started})
         when = run.data.stages[started].when
         run.logger.say(

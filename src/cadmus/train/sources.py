@@ -178,24 +178,39 @@ class TrainData:
             s._replace(start=at) if s.when is not None else s for s, at in zip(self.stages, starts)
         ]
 
-    def advance(self, record: dict[str, Any], next_step: int) -> int | None:
-        """Start the next `when` stage at `next_step` if its condition holds on an evaluation
-        record taken while the stage before it is in force; returns the stage started, if any."""
+    def waiting(self) -> bool:
+        """Whether the next stage starts on a condition and has not started yet."""
         i = self.stage + 1
-        if i >= len(self.stages) or self.stages[i].when is None or self.stages[i].start is not None:
+        return i < len(self.stages) and self.stages[i].when is not None and self.stages[i].start is None
+
+    def due(self, record: dict[str, Any], next_step: int) -> int | None:
+        """The `when` stage whose condition holds on an evaluation record taken while the stage
+        before it is in force (it is to start at `next_step`), if any; changes nothing."""
+        if not self.waiting():
             return None
+        i = self.stage + 1
         when = self.stages[i].when
-        if when.metric not in record or record[when.metric] is None:
+        if when.metric not in record:
             raise DataError(
                 f"curriculum stage {i} waits on {when.metric!r}, which the evaluation does not report "
                 f"(it has: {', '.join(sorted(k for k in record if k not in ('event', 'step')))})",
                 key=f"curriculum[{i - 1}].when.metric",  # `when` stages are listed last (config)
             )
+        if record[when.metric] is None:
+            raise DataError(
+                f"curriculum stage {i} waits on {when.metric!r}, which this evaluation could not "
+                f"measure: the stage in force keeps no validation prompt (its data.where filters "
+                f"them all out)",
+                key=f"curriculum[{i - 1}].when.metric",
+            )
         waited = next_step - (self.stages[self.stage].start or 0)
         if not when.holds(float(record[when.metric])) and (when.within is None or waited < when.within):
             return None
-        self.stages[i] = self.stages[i]._replace(start=next_step)
         return i
+
+    def start(self, i: int, step: int) -> None:
+        """Stage `i` starts at `step` (the trainer enters it there)."""
+        self.stages[i] = self.stages[i]._replace(start=step)
 
     def where(self) -> dict[str, Any]:
         """The `where` filter of the stage in force: column -> (lo, hi)."""
