@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from cadmus.data import judge
-from cadmus.eval import EvalOptions, comparison_table, complete, evaluate, load_checkpoint
+from cadmus.eval import EvalError, EvalOptions, comparison_table, complete, evaluate, load_checkpoint
 from cadmus.train import config_from_dict as train_config
 from cadmus.train import train
 from conftest import build_tiny_dataset, tiny_train_config
@@ -131,3 +131,34 @@ def test_quick_eval_judges_the_prompts_the_stage_trains_on(pipeline):
     model = load(run).model
     assert hook(model, 0)["val_prompts"] == len(rows)
     assert hook(model, 0, where={"max_abs": (0, 5)})["val_prompts"] == len(small)
+
+
+def test_quick_eval_also_judges_the_splits_eval_names(pipeline):
+    """eval.splits adds {split}_accuracy for each named split: the share the evaluator itself scores."""
+    _root, data, run, _out, _summary = pipeline
+    from cadmus.eval import load_checkpoint as load
+    from cadmus.eval import quick_eval_hook
+
+    cfg = train_config(
+        {
+            "out_dir": str(run),
+            "data": {"dataset": str(data)},
+            "stop": {"max_steps": 1},
+            "eval": {"splits": ["ood_values", "test"]},
+        }
+    )
+    record = quick_eval_hook(cfg, n=1000)(load(run).model, 0)
+    assert set(record) == {"val_accuracy", "val_prompts", "ood_values_accuracy", "test_accuracy"}
+    summary = evaluate(run, data, run / "eval-splits", EvalOptions(batch_size=64), log=lambda m: None)
+    for split in ("ood_values", "test"):
+        assert record[f"{split}_accuracy"] == summary["splits"][split]["all"]["accuracy"]
+    bad = train_config(
+        {
+            "out_dir": str(run),
+            "data": {"dataset": str(data)},
+            "stop": {"max_steps": 1},
+            "eval": {"splits": ["nope"]},
+        }
+    )
+    with pytest.raises(EvalError, match=r"eval\.splits: split 'nope' has no shards"):
+        quick_eval_hook(bad, n=4)

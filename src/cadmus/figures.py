@@ -300,6 +300,138 @@ def bench_train(results: Path = RESULTS) -> str:
     return head + table(header, rows)
 
 
+# ------------------------------------------------------------------- studies
+
+
+def _spread(values: list[float]) -> str:
+    """Mean over seeds, with the range when there is more than one."""
+    mean = sum(values) / len(values)
+    if len(values) == 1:
+        return pct(mean)
+    return f"{pct(mean)} ({100 * min(values):.1f}-{100 * max(values):.1f})"
+
+
+def _arms(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    arms: dict[str, list[dict[str, Any]]] = {}
+    for r in runs:
+        arms.setdefault(r["arm"], []).append(r)
+    return arms
+
+
+def levers_study(results: Path = RESULTS) -> str:
+    """The positional-levers study: accuracy per arm and split, mean (min-max) over seeds."""
+    r = read_result("levers-study", results)
+    splits = [
+        "test",
+        "ood_digits_3",
+        "ood_digits_4",
+        "ood_digits_6",
+        "ood_statements_3",
+        "ood_statements_4_8",
+    ]
+    rows = []
+    for arm, runs in _arms(r["runs"]).items():
+        rows.append(
+            [f"`{arm}`", ", ".join(str(x["seed"]) for x in runs)]
+            + [
+                _spread([x["splits"][s]["accuracy"] for x in runs]) if s in runs[0]["splits"] else "-"
+                for s in splits
+            ]
+            + [duration(sum(x["train_time_s"] for x in runs) / len(runs))]
+        )
+    header = [
+        "arm",
+        "seeds",
+        "test",
+        "3 digits",
+        "4 digits",
+        "6 digits",
+        "3 statements",
+        "4-8 statements",
+        "training",
+    ]
+    steps = sorted({x["steps"] for x in r["runs"]})
+    head = (
+        f"Recorded on {r['date']} by `{r['command']}` ({r['machine']['cores']} cores, two runs at a time, "
+        f"one thread each; {', '.join(f'{s:,}' for s in steps)} steps per run; "
+        f"mean over seeds (min-max); {sum(x['splits']['test']['n'] for x in r['runs'][:1]):,} test programs "
+        f"and up to 1,000 per OOD split per run). Missing runs: {', '.join(r['missing']) or 'none'}.\n\n"
+    )
+    return head + table(header, rows)
+
+
+def levers_statements(results: Path = RESULTS) -> str:
+    """Length generalization: accuracy per statement count (2 trained), mean over seeds."""
+    r = read_result("levers-study", results)
+    counts = sorted({int(k) for x in r["runs"] for k in x["n_statements"]})
+    rows = []
+    for arm, runs in _arms(r["runs"]).items():
+        rows.append(
+            [f"`{arm}`"]
+            + [
+                pct(sum(x["n_statements"][str(k)]["accuracy"] for x in runs) / len(runs))
+                if all(str(k) in x["n_statements"] for x in runs)
+                else "-"
+                for k in counts
+            ]
+        )
+    return table(["arm", *(f"{k} statements" for k in counts)], rows)
+
+
+def levers_low_digits(results: Path = RESULTS) -> str:
+    """Partial credit on the digit splits: units digit (and units + tens) right, mean over seeds."""
+    r = read_result("levers-study", results)
+    splits = ["test", "ood_digits_3", "ood_digits_4", "ood_digits_6"]
+    rows = []
+    for arm, runs in _arms(r["runs"]).items():
+        cells = []
+        for s in splits:
+            got = [x["low_digits"][s] for x in runs if s in x.get("low_digits", {})]
+            cells.append(
+                f"{pct(sum(g['units'] for g in got) / len(got))} / {pct(sum(g['last_two'] for g in got) / len(got))}"
+                if got
+                else "-"
+            )
+        rows.append([f"`{arm}`", *cells])
+    return table(["arm", "test", "3 digits", "4 digits", "6 digits"], rows)
+
+
+def langs_study(results: Path = RESULTS) -> str:
+    """The languages experiment: accuracy per N, split and tier, and tier 2's false if-without-else."""
+    r = read_result("langs-study", results)
+    names = {"test": "seen (test)", "heldout_gen": "unseen generated", "real_python": "Python"}
+    rows = []
+    for run in r["runs"]:
+        for split, entry in run["splits"].items():
+            tiers = entry["tiers"]
+            lone = run["if_without_else_false"].get(split)
+            rows.append(
+                [
+                    str(run["languages"]),
+                    names.get(split, split),
+                    *(interval(tiers[t]) if t in tiers else "-" for t in ("tier1", "tier2", "tier3")),
+                    interval(entry["all"]),
+                    f"{interval(lone)} (n = {lone['n']})" if lone else "-",
+                ]
+            )
+    header = ["N", "languages", "tier 1", "tier 2", "tier 3", "all tiers", "tier 2: if without else, false"]
+    gaps = []
+    for run in r["runs"]:
+        s = run["splits"]
+        if "test" in s and "heldout_gen" in s:
+            gap = s["test"]["all"]["accuracy"] - s["heldout_gen"]["all"]["accuracy"]
+            gaps.append(f"N = {run['languages']}: {100 * gap:+.1f} pts")
+    steps = ", ".join(f"{s:,}" for s in sorted({x["steps"] for x in r["runs"]}))
+    times = ", ".join(duration(x["train_time_s"]) for x in r["runs"])
+    head = (
+        f"Recorded on {r['date']} by `{r['command']}` ({r['machine']['cores']} cores, two runs at a time, "
+        f"one thread each; {steps} steps, {times} of training per model; "
+        f"{r['runs'][0]['params']:,} non-embedding parameters). Missing runs: {', '.join(r['missing']) or 'none'}.\n\n"
+    )
+    tail = "\n\nSeen minus unseen (generated), all tiers: " + "; ".join(gaps) + "." if gaps else ""
+    return head + table(header, rows) + tail
+
+
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "bench-train": bench_train,
     "bench-threads": bench_threads,
@@ -310,6 +442,10 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "demo-curve": demo_curve,
     "demo-load": demo_load,
     "demo-levers": demo_levers,
+    "levers-study": levers_study,
+    "levers-statements": levers_statements,
+    "levers-low-digits": levers_low_digits,
+    "langs-study": langs_study,
 }
 
 

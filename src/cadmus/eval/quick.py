@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cadmus.eval.pipeline import Checkpoint, answer_budget, generate_answers, judge_answer, read_split
+from cadmus.eval.pipeline import Checkpoint, EvalError, count_correct, read_split
 from cadmus.tokenizer import Tokenizer
 
 
@@ -23,7 +23,8 @@ def quick_eval_hook(
 
     It judges the first `n` prompts of the validation split that the curriculum stage's
     `where` filter keeps (the same prompts at every evaluation of a stage) and returns
-    {"val_accuracy": ..., "val_prompts": n}. `checkpoint(model)` views the model in training as a
+    {"val_accuracy": ..., "val_prompts": n}, plus `{split}_accuracy` for each split named in
+    ``config.eval.splits`` (its first `n` prompts, unfiltered). `checkpoint(model)` views the model in training as a
     `Checkpoint` (tokenizer, prompt framing, decoding); by default a Cadmus model with the run's
     ``tokenizer.json``.
     """
@@ -37,6 +38,11 @@ def quick_eval_hook(
     split = split or data.val_split
     if not split:
         return None
+    extra = list(getattr(getattr(config, "eval", None), "splits", None) or [])
+    if dataset.is_dir():  # a dataset the run builds first is checked at its first evaluation
+        for name in extra:
+            if not any((dataset / name).glob("shard-*.parquet")):
+                raise EvalError(f"eval.splits: split '{name}' has no shards", file=str(dataset))
     state: dict[str, Any] = {}
 
     def on_eval(model: Any, step: int, where: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -50,16 +56,19 @@ def quick_eval_hook(
         if key not in state:
             state[key] = read_split(dataset, split, n, where=where)
         rows = state[key]
-        if not rows:
-            return {"val_accuracy": None, "val_prompts": 0}
-        answers = generate_answers(
-            ckpt,
-            [r["prompt"] for r in rows],
-            [r["format"] for r in rows],
-            max_new_tokens=answer_budget(ckpt, rows),
-            batch_size=batch_size,
+        record: dict[str, Any] = (
+            {"val_accuracy": _accuracy(ckpt, rows, batch_size), "val_prompts": len(rows)}
+            if rows
+            else {"val_accuracy": None, "val_prompts": 0}
         )
-        ok = sum(judge_answer(r, a[0]).ok for r, a in zip(rows, answers))
-        return {"val_accuracy": ok / len(rows), "val_prompts": len(rows)}
+        for name in extra:
+            if name not in state:
+                state[name] = read_split(dataset, name, n)
+            record[f"{name}_accuracy"] = _accuracy(ckpt, state[name], batch_size)
+        return record
 
     return on_eval
+
+
+def _accuracy(ckpt: Checkpoint, rows: list[dict[str, Any]], batch_size: int) -> float:
+    return count_correct(ckpt, rows, batch_size) / len(rows)

@@ -269,6 +269,12 @@ class EvalSection(Section):
         description="validation prompts that `cadmus train`'s evaluator hook answers and judges on the VM "
         "at each evaluation (val_accuracy)",
     )
+    splits: list[str] = Field(
+        default_factory=list,
+        description="more splits of the dataset (OOD ones, say) whose first `prompts` prompts the hook "
+        "judges at each evaluation too, logged as {split}_accuracy: accuracy-against-steps curves off "
+        "the training distribution",
+    )
 
 
 class CheckpointSection(Section):
