@@ -21,18 +21,10 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from cadmus.eval import wilson_interval
-from cadmus.figures import RESULTS, ROOT, record_result
+from cadmus.figures import LEVER_SPLITS, RESULTS, ROOT, record_result, runs_by_arm
 
 ARMS = ("baseline", "abacus", "coupling", "randpos", "fire")
 SEEDS = (1, 2, 3)
-LEVER_SPLITS = (
-    "test",
-    "ood_digits_3",
-    "ood_digits_4",
-    "ood_digits_6",
-    "ood_statements_3",
-    "ood_statements_4_8",
-)
 DIGITS = {"test": 2, "ood_digits_3": 3, "ood_digits_4": 4, "ood_digits_6": 6}
 LANG_NS = (1, 10, 200)
 LANG_SPLITS = ("test", "heldout_gen", "real_python")
@@ -125,17 +117,10 @@ def _low_digits(answers: Path) -> dict[str, dict[str, float]]:
     return {split: {"units": u / n, "last_two": t / n} for split, (n, u, t) in counts.items()}
 
 
-def _by_arm(found: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    arms: dict[str, list[dict[str, Any]]] = {}
-    for r in found:
-        arms.setdefault(r["arm"], []).append(r)
-    return arms
-
-
 def _plot_levers(found: list[dict[str, Any]], out: Path) -> list[str]:
     plt = _pyplot()
     out.mkdir(parents=True, exist_ok=True)
-    arms = _by_arm(found)
+    arms = runs_by_arm(found)
     names = []
 
     fig, ax = plt.subplots(figsize=(6, 4))

@@ -311,7 +311,19 @@ def _spread(values: list[float]) -> str:
     return f"{pct(mean)} ({100 * min(values):.1f}-{100 * max(values):.1f})"
 
 
-def _arms(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+LEVER_SPLITS = (
+    "test",
+    "ood_digits_3",
+    "ood_digits_4",
+    "ood_digits_6",
+    "ood_statements_3",
+    "ood_statements_4_8",
+)
+"""The splits of the positional-levers study (configs/data/digits-ood.yaml), in table order."""
+
+
+def runs_by_arm(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """A study's runs grouped by arm, arms in first-seen order."""
     arms: dict[str, list[dict[str, Any]]] = {}
     for r in runs:
         arms.setdefault(r["arm"], []).append(r)
@@ -321,16 +333,9 @@ def _arms(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 def levers_study(results: Path = RESULTS) -> str:
     """The positional-levers study: accuracy per arm and split, mean (min-max) over seeds."""
     r = read_result("levers-study", results)
-    splits = [
-        "test",
-        "ood_digits_3",
-        "ood_digits_4",
-        "ood_digits_6",
-        "ood_statements_3",
-        "ood_statements_4_8",
-    ]
+    splits = LEVER_SPLITS
     rows = []
-    for arm, runs in _arms(r["runs"]).items():
+    for arm, runs in runs_by_arm(r["runs"]).items():
         rows.append(
             [f"`{arm}`", ", ".join(str(x["seed"]) for x in runs)]
             + [
@@ -365,7 +370,7 @@ def levers_statements(results: Path = RESULTS) -> str:
     r = read_result("levers-study", results)
     counts = sorted({int(k) for x in r["runs"] for k in x["n_statements"]})
     rows = []
-    for arm, runs in _arms(r["runs"]).items():
+    for arm, runs in runs_by_arm(r["runs"]).items():
         rows.append(
             [f"`{arm}`"]
             + [
@@ -383,7 +388,7 @@ def levers_low_digits(results: Path = RESULTS) -> str:
     r = read_result("levers-study", results)
     splits = ["test", "ood_digits_3", "ood_digits_4", "ood_digits_6"]
     rows = []
-    for arm, runs in _arms(r["runs"]).items():
+    for arm, runs in runs_by_arm(r["runs"]).items():
         cells = []
         for s in splits:
             got = [x["low_digits"][s] for x in runs if s in x.get("low_digits", {})]
