@@ -38,23 +38,22 @@ def _entry(e: dict[str, Any]) -> dict[str, Any]:
     return {k: e[k] for k in ("n", "correct", "accuracy", "ci95")}
 
 
-def _curve(run: Path) -> list[dict[str, Any]]:
-    """The evaluation points of a run's log: step and every accuracy measured there."""
-    points = []
-    for line in (run / "log.jsonl").read_text(encoding="utf-8").splitlines():
-        record = json.loads(line)
-        if record.get("event") == "eval":
-            points.append({k: v for k, v in record.items() if k == "step" or k.endswith("_accuracy")})
-    return points
-
-
-def _training(run: Path) -> dict[str, Any]:
-    end = next(
-        json.loads(line)
-        for line in reversed((run / "log.jsonl").read_text(encoding="utf-8").splitlines())
-        if json.loads(line).get("event") == "end"
-    )
-    return {"steps": end["step"], "train_time_s": end["train_time_s"], "params": end["n_params"]}
+def _log(run: Path) -> dict[str, Any]:
+    """A run's training figures from its log.jsonl, read once: the end record's steps, training
+    time and parameters, and the curve (step and every accuracy of each evaluation)."""
+    records = [json.loads(line) for line in (run / "log.jsonl").read_text(encoding="utf-8").splitlines()]
+    end = next(r for r in reversed(records) if r.get("event") == "end")
+    curve = [
+        {k: v for k, v in r.items() if k == "step" or k.endswith("_accuracy")}
+        for r in records
+        if r.get("event") == "eval"
+    ]
+    return {
+        "steps": end["step"],
+        "train_time_s": end["train_time_s"],
+        "params": end["n_params"],
+        "curve": curve,
+    }
 
 
 def _counted(rows: Iterable[bool]) -> dict[str, Any]:
@@ -93,11 +92,10 @@ def record_levers(runs: Path, plots: Path) -> dict[str, Any]:
                 {
                     "arm": arm,
                     "seed": seed,
-                    **_training(run),
+                    **_log(run),
                     "splits": {s: _entry(splits[s]["all"]) for s in LEVER_SPLITS if s in splits},
                     "n_statements": dict(sorted(by_statements.items(), key=lambda kv: int(kv[0]))),
                     "low_digits": _low_digits(summary_path.parent / "answers.jsonl"),
-                    "curve": _curve(run),
                 }
             )
     return _payload("levers", found, missing, _plot_levers(found, plots) if found else [])
@@ -205,7 +203,7 @@ def record_langs(runs: Path, plots: Path) -> dict[str, Any]:
         found.append(
             {
                 "languages": n,
-                **_training(run),
+                **_log(run),
                 "splits": {
                     s: {
                         "all": _entry(splits[s]["all"]),
@@ -215,7 +213,6 @@ def record_langs(runs: Path, plots: Path) -> dict[str, Any]:
                     if s in splits
                 },
                 "if_without_else_false": _no_else_false(eval_dir, runs / f"data-n{n}"),
-                "curve": _curve(run),
             }
         )
     return _payload("langs", found, missing, _plot_langs(found, plots) if found else [])

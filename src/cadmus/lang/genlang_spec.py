@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cadmus.configio import load_model, validate
+from cadmus.lang.ast import BinOpKind, BoolKind, CmpKind
 from cadmus.lang.errors import LangError
 
 # Keywords every spec spells, and those of the two `for` word orders.
@@ -40,31 +41,17 @@ BASE_KEYWORDS = (
     "pass",
 )
 FOR_KEYWORDS = {"range": ("in", "range"), "from_to": ("from", "to", "step")}
-# Operators by their DSL spelling; `neg` is unary minus.
-OPERATOR_KEYS = (
-    "+",
-    "-",
-    "*",
-    "/",
-    "%",
-    "&",
-    "|",
-    "^",
-    "<<",
-    ">>",
-    "==",
-    "!=",
-    "<",
-    "<=",
-    ">",
-    ">=",
-    "and",
-    "or",
-    "not",
-    "~",
-    "neg",
-)
+# Operators by their DSL spelling (from the AST's own enums; the Python-only `//`, `%%` and
+# `**` have no DSL spelling); `neg` is unary minus. The order is part of every generated
+# language (the generator draws spellings in it): the binary ones first, so AUG_KEYS below.
 UNARY_KEYS = ("not", "~", "neg")
+_PYTHON_ONLY = (BinOpKind.FDIV, BinOpKind.FMOD, BinOpKind.POW)
+OPERATOR_KEYS = (
+    *(k.value for k in BinOpKind if k not in _PYTHON_ONLY),
+    *(k.value for k in CmpKind),
+    *(k.value for k in BoolKind),
+    *UNARY_KEYS,
+)
 AUG_KEYS = OPERATOR_KEYS[:10]  # the operators with an augmented assignment
 CONSTRUCTS = ("if", "while", "for", "def")
 # Characters a symbolic spelling may use: no letters, digits, brackets, commas or spaces.

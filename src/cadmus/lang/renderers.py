@@ -95,16 +95,23 @@ _ARITH = {"+": BinOpKind.ADD, "-": BinOpKind.SUB, "*": BinOpKind.MUL}
 _TRUNCATING = {**_ARITH, "/": BinOpKind.TDIV, "%": BinOpKind.TMOD}
 
 
-def _skin_renderer(skin: Skin) -> Callable[[Module, str], str]:
+def _dsl_only(shown: str, to_text: Callable[[Module], str]) -> Callable[[Module, str], str]:
+    """A render function for a surface of the DSL (a skin, a generated language): it refuses a
+    Python-mode program, whose meaning the DSL's operators would change."""
+
     def render(module: Module, mode: str) -> str:
         if mode != "dsl":
             raise PrintError(
-                f"a Python program cannot be shown as {skin.name} (its meaning would change); "
+                f"a Python program cannot be shown {shown} (its meaning would change); "
                 "show it as python, javascript, lua or c"
             )
-        return to_dsl(module, skin)
+        return to_text(module)
 
     return render
+
+
+def _skin_renderer(skin: Skin) -> Callable[[Module, str], str]:
+    return _dsl_only(f"as {skin.name}", lambda module: to_dsl(module, skin))
 
 
 def _python(module: Module, mode: str) -> str:
@@ -189,14 +196,7 @@ def _generated_renderer(name: str) -> Renderer | None:
     if spec is None:
         return None
 
-    def render(module: Module, mode: str) -> str:
-        if mode != "dsl":
-            raise PrintError(
-                f"a Python program cannot be shown in {name} (its meaning would change); "
-                "show it as python, javascript, lua or c"
-            )
-        return to_generated(module, spec)
-
+    render = _dsl_only(f"in {name}", lambda module: to_generated(module, spec))
     found = Renderer(name, f"generated language {name}", render, str, spec.comment, None, operators={})
     if len(_GENERATED) > 100_000:
         _GENERATED.clear()
