@@ -2,8 +2,9 @@
 
     python scripts/record_study.py levers [runs/levers]   # docs/results/levers-study.json, docs/generalization/*.png
     python scripts/record_study.py langs [runs/langs]     # docs/results/langs-study.json, docs/languages/*.png
+    python scripts/record_study.py mix [runs/mix]         # docs/results/mix-study.json, docs/training/*.png
 
-The runs are those `scripts/levers_study.sh` and `scripts/langs_study.sh` leave: a training
+The runs are those `scripts/{levers,langs,mix}_study.sh` leave: a training
 run directory (log.jsonl, summary.json) with its evaluation in eval/NAME/ (summary.json,
 answers.jsonl). Missing runs are left out and listed, so a partial study records what it has.
 """
@@ -28,6 +29,7 @@ SEEDS = (1, 2, 3)
 DIGITS = {"test": 2, "ood_digits_3": 3, "ood_digits_4": 4, "ood_digits_6": 6}
 LANG_NS = (1, 10, 200)
 LANG_SPLITS = ("test", "heldout_gen", "real_python")
+MIX_SPLITS = ("test", "ood_names", "ood_renamed")
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -253,6 +255,51 @@ def _plot_langs(found: list[dict[str, Any]], out: Path) -> list[str]:
     return ["langs-vs-n.png", "langs-curves.png"]
 
 
+# ----------------------------------------------------------------------- mix
+
+
+def record_mix(runs: Path, plots: Path) -> dict[str, Any]:
+    run, eval_dir = runs / "cpu", runs / "cpu" / "eval" / "mix"
+    if not (eval_dir / "summary.json").is_file():
+        return _payload("mix", [], [run.name], [])
+    splits = _read_json(eval_dir / "summary.json")["splits"]
+    cells: dict[str, dict[str, list[bool]]] = {}
+    for line in (eval_dir / "answers.jsonl").read_text(encoding="utf-8").splitlines():
+        a = json.loads(line)
+        cells.setdefault(a["split"], {}).setdefault(f"{a['family']}/{a['format']}", []).append(
+            bool(a["ok"][0])
+        )
+    found = {
+        **_log(run),
+        "splits": {
+            s: {
+                "all": _entry(splits[s]["all"]),
+                "format": {f: _entry(e) for f, e in sorted(splits[s]["format"].items())},
+                "family": {f: _entry(e) for f, e in sorted(splits[s]["family"].items())},
+                "cells": {k: _counted(oks) for k, oks in sorted(cells[s].items())},
+            }
+            for s in MIX_SPLITS
+            if s in splits
+        },
+    }
+    return _payload("mix", [found], [], _plot_mix(found, plots))
+
+
+def _plot_mix(run: dict[str, Any], out: Path) -> list[str]:
+    plt = _pyplot()
+    out.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in {"val_accuracy": "val (first prompts)", "ood_names_accuracy": "held-out names"}.items():
+        pts = [p for p in run["curve"] if key in p]
+        ax.plot([p["step"] for p in pts], [100 * p[key] for p in pts], marker="o", label=label)
+    ax.set(xlabel="step", ylabel="accuracy (%)", title="The mix on the CPU: accuracy against steps")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "mix-cpu-curve.png", dpi=100)
+    plt.close("all")
+    return ["mix-cpu-curve.png"]
+
+
 def _pyplot():
     import matplotlib
 
@@ -262,12 +309,17 @@ def _pyplot():
     return plt
 
 
-PLOTS = {"levers": ROOT / "docs" / "generalization", "langs": ROOT / "docs" / "languages"}
+PLOTS = {
+    "levers": ROOT / "docs" / "generalization",
+    "langs": ROOT / "docs" / "languages",
+    "mix": ROOT / "docs" / "training",
+}
+RECORDERS = {"levers": record_levers, "langs": record_langs, "mix": record_mix}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("study", choices=("levers", "langs"))
+    parser.add_argument("study", choices=tuple(RECORDERS))
     parser.add_argument("runs", nargs="?", type=Path, help="the study's runs (default runs/STUDY)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="where STUDY-study.json goes")
     parser.add_argument(
@@ -279,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"record_study: error: no runs directory {runs}", file=sys.stderr)
         return 2
     plots = args.plots or PLOTS[args.study]
-    payload = record_levers(runs, plots) if args.study == "levers" else record_langs(runs, plots)
+    payload = RECORDERS[args.study](runs, plots)
     if not payload["runs"]:
         print(f"record_study: error: no finished run under {runs}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from cadmus.probe import (
     fit_probe,
     layer_points,
     linear_options,
+    read_rows,
     restored_share,
     target_names,
 )
@@ -148,3 +149,23 @@ def test_hook_z_is_each_heads_output():
 
     one, _ = model.run_with_hooks(x, [("blocks.1.attn.hook_z", zero_head)])
     assert not torch.allclose(one, logits)
+
+
+def test_dataset_rows_name_what_is_missing(tmp_path):
+    from conftest import build_tiny_dataset
+
+    with pytest.raises(ProbeError) as err:
+        read_rows(tmp_path, "test")
+    assert "manifest" in str(err.value) and str(tmp_path) in str(err.value)
+    data = build_tiny_dataset(
+        {
+            "name": "rows",
+            "seed": 1,
+            "mixture": [{"family": "arith", "format": "complete"}],
+            "splits": {"train": {"size": 20}, "val": {"size": 4}, "test": {"size": 4}},
+        },
+        tmp_path / "data",
+    )
+    with pytest.raises(ProbeError, match="no split 'nope'"):
+        read_rows(data, "nope")
+    assert [r["split"] for r in read_rows(data, "test", 3)] == ["test"] * 3

@@ -155,6 +155,33 @@ def test_langs_study_reports_the_false_if_without_else_on_its_own(tmp_path):
     _same_columns(page)
 
 
+def test_mix_study_is_recorded_per_family_and_format(tmp_path):
+    config = yaml.safe_load((ROOT / "configs" / "data" / "mix-cpu.yaml").read_text())
+    config["mixture"] = config["mixture"][:2]  # arith and expr, complete and output
+    config["splits"] = {"train": {"size": 160}, "val": {"size": 16}, "test": {"size": 32}}
+    config["ood"] = [o | {"size": 16} for o in config["ood"]]
+    runs = tmp_path / "runs"
+    data = build_tiny_dataset(config, runs / "data")
+    _run(tmp_path / "cpu", data, runs / "cpu", "mix", ["ood_names"], limit=32)
+    out = tmp_path / "results"
+    assert _recorder().main(["mix", str(runs), "--results", str(out), "--plots", str(out)]) == 0
+    recorded = json.loads((out / "mix-study.json").read_text())
+    (run,) = recorded["runs"]
+    assert set(run["splits"]) == {"test", "ood_names", "ood_renamed"}
+    answers = [json.loads(x) for x in (runs / "cpu" / "eval" / "mix" / "answers.jsonl").open()]
+    test = run["splits"]["test"]
+    assert set(test["cells"]) == {f"{a['family']}/{a['format']}" for a in answers if a["split"] == "test"}
+    for key, entry in test["cells"].items():
+        mine = [a for a in answers if a["split"] == "test" and f"{a['family']}/{a['format']}" == key]
+        assert entry["n"] == len(mine) and entry["correct"] == sum(a["ok"][0] for a in mine)
+    assert sum(e["n"] for e in test["cells"].values()) == test["all"]["n"]
+    assert {"val_accuracy", "ood_names_accuracy"} <= set(run["curve"][0])
+    assert (out / "mix-cpu-curve.png").stat().st_size > 1000
+    page = figures.mix_study(out)
+    assert "| arith |" in page and "| expr |" in page and "| **all** |" in page
+    _same_columns(page)
+
+
 def test_record_study_refuses_a_missing_runs_directory(tmp_path, capsys):
     assert _recorder().main(["levers", str(tmp_path / "nope"), "--results", str(tmp_path)]) == 2
     assert "no runs directory" in capsys.readouterr().err

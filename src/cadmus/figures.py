@@ -437,6 +437,40 @@ def langs_study(results: Path = RESULTS) -> str:
     return head + table(header, rows) + tail
 
 
+def mix_study(results: Path = RESULTS) -> str:
+    """The mix on the CPU: test accuracy per family and format, the OOD splits per family."""
+    r = read_result("mix-study", results)
+    (run,) = r["runs"]
+    splits = run["splits"]
+    test = splits["test"]["cells"]
+    families = sorted({k.split("/")[0] for k in test})
+    formats = sorted({k.split("/")[1] for k in test})
+    ood = [s for s in ("ood_names", "ood_renamed") if s in splits]
+    rows = []
+    for family in families:
+        cells = [interval(test[f"{family}/{f}"]) if f"{family}/{f}" in test else "-" for f in formats]
+        pooled = [splits[s]["family"].get(family) for s in ood]
+        rows.append([family, *cells, *(interval(p) if p else "-" for p in pooled)])
+    rows.append(
+        [
+            "**all**",
+            *(interval(splits["test"]["format"][f]) for f in formats),
+            *(interval(splits[s]["all"]) for s in ood),
+        ]
+    )
+    reached = sum(
+        all(test[k]["accuracy"] >= 0.9 for k in test if k.split("/")[0] == family) for family in families
+    )
+    head = (
+        f"Recorded on {r['date']} by `{r['command']}` ({r['machine']['cores']} cores; one thread beside "
+        f"another one-thread job; {run['steps']:,} steps, {duration(run['train_time_s'])} of training; "
+        f"{run['params']:,} non-embedding parameters). Test overall: {interval(splits['test']['all'])}; "
+        f"families at 90% or more in every format: {reached} of {len(families)}.\n\n"
+    )
+    header = ["family", *(f"test, {f}" for f in formats), *(f"{s} (all formats)" for s in ood)]
+    return head + table(header, rows)
+
+
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "bench-train": bench_train,
     "bench-threads": bench_threads,
@@ -451,6 +485,7 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "levers-statements": levers_statements,
     "levers-low-digits": levers_low_digits,
     "langs-study": langs_study,
+    "mix-study": mix_study,
 }
 
 

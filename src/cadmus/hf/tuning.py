@@ -135,5 +135,5 @@ def open_checkpoint(path: str | os.PathLike[str], device: str | torch.device = "
 
     ckpt, _ = find_checkpoint(path)
     if checkpoint_kind(ckpt) == "hf":
-        return load_finetuned(path, device)
-    return load_checkpoint(path, device)
+        return load_finetuned(ckpt, device)
+    return load_checkpoint(ckpt, device)

@@ -9,7 +9,6 @@ specs name either a family or one full TransformerLens-style hook name.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import pyarrow.parquet as pq
 import torch
 
 from cadmus.errors import CadmusError
+from cadmus.eval import dataset_splits
 
 HOOK_FAMILIES = ("resid", "resid_mid", "attn_out", "mlp_out", "z")
 ROW_COLUMNS = (
@@ -103,10 +103,10 @@ def resolve_hooks(model: Any, specs: Sequence[str]) -> list[LayerPoint]:
 def split_shards(dataset: str | Path, split: str) -> list[Path]:
     """The Parquet shards of one split of a built dataset (errors name what is missing)."""
     dataset = Path(dataset)
-    manifest = dataset / "manifest.json"
-    if not manifest.is_file():
-        raise ProbeError("not a Cadmus dataset (no manifest.json)", file=str(dataset))
-    splits = list(json.loads(manifest.read_text()).get("splits", {}))
+    try:
+        splits = dataset_splits(dataset)
+    except CadmusError as err:
+        raise ProbeError(err.message, file=str(dataset)) from None
     if split not in splits:
         raise ProbeError(f"no split '{split}' (the dataset has: {', '.join(splits)})", file=str(dataset))
     shards = sorted((dataset / split).glob("shard-*.parquet"))
