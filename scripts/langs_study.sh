@@ -9,9 +9,9 @@
 set -euo pipefail
 runs=${1:-runs/langs}
 shift || true
-sizes=("${@:-1 10 200}")
+sizes=${*:-1 10 200}
 cadmus=${CADMUS:-.venv/bin/cadmus}
-for n in ${sizes[@]}; do
+for n in $sizes; do
   data=$runs/data-n$n out=$runs/n$n
   [ -f "$data/manifest.json" ] || "$cadmus" data build "configs/data/langs-n$n.yaml" --out "$data" -q
   if [ ! -f "$out/eval/langs/summary.json" ]; then

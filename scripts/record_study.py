@@ -158,21 +158,36 @@ def _plot_levers(found: list[dict[str, Any]], out: Path) -> list[str]:
     names.append("levers-statements.png")
 
     keys = ["val_accuracy", *(f"{s}_accuracy" for s in LEVER_SPLITS[1:])]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.2), sharey=True)
-    for ax, key in zip(axes, keys):
-        for arm, rs in arms.items():
-            steps = [p["step"] for p in rs[0]["curve"] if key in p]
-            ys = [statistics.mean(r["curve"][i][key] for r in rs) for i in range(len(steps))]
-            ax.plot(steps, [100 * y for y in ys], label=arm)
-        ax.set_title(key.removesuffix("_accuracy"), fontsize=9)
-        ax.set_xlabel("step")
-    axes[0].set_ylabel("accuracy (%), mean over seeds")
-    axes[-1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "levers-curves.png", dpi=100)
+    mean_curves = {
+        arm: [
+            {"step": p["step"], **{k: statistics.mean(r["curve"][i][k] for r in rs) for k in keys if k in p}}
+            for i, p in enumerate(rs[0]["curve"])
+        ]
+        for arm, rs in arms.items()
+    }
+    panels = {k: k.removesuffix("_accuracy") for k in keys}
+    _curve_panels(out / "levers-curves.png", panels, mean_curves, "accuracy (%), mean over seeds", 7)
     names.append("levers-curves.png")
     plt.close("all")
     return names
+
+
+def _curve_panels(
+    path: Path, panels: dict[str, str], curves: dict[str, list[dict[str, Any]]], ylabel: str, legend: int
+) -> None:
+    """One panel per logged accuracy (key: title), one line per run (label: its curve), saved at `path`."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(10, 3.2 * len(panels)), 3.2), sharey=True)
+    for ax, (key, title) in zip(axes, panels.items()):
+        for label, curve in curves.items():
+            pts = [p for p in curve if key in p]
+            ax.plot([p["step"] for p in pts], [100 * p[key] for p in pts], label=label)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("step")
+    axes[0].set_ylabel(ylabel)
+    axes[-1].legend(fontsize=legend)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 # --------------------------------------------------------------------- langs
@@ -235,22 +250,13 @@ def _plot_langs(found: list[dict[str, Any]], out: Path) -> list[str]:
     fig.tight_layout()
     fig.savefig(out / "langs-vs-n.png", dpi=100)
 
-    keys = {
+    panels = {
         "val_accuracy": "seen (val)",
         "heldout_gen_accuracy": "unseen generated",
         "real_python_accuracy": "Python",
     }
-    fig, axes = plt.subplots(1, len(keys), figsize=(10, 3.2), sharey=True)
-    for ax, (key, title) in zip(axes, keys.items()):
-        for r in found:
-            pts = [p for p in r["curve"] if key in p]
-            ax.plot([p["step"] for p in pts], [100 * p[key] for p in pts], label=f"N = {r['languages']}")
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("step")
-    axes[0].set_ylabel("accuracy (%)")
-    axes[-1].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "langs-curves.png", dpi=100)
+    curves = {f"N = {r['languages']}": r["curve"] for r in found}
+    _curve_panels(out / "langs-curves.png", panels, curves, "accuracy (%)", 8)
     plt.close("all")
     return ["langs-vs-n.png", "langs-curves.png"]
 

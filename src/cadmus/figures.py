@@ -333,14 +333,13 @@ def runs_by_arm(runs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 def levers_study(results: Path = RESULTS) -> str:
     """The positional-levers study: accuracy per arm and split, mean (min-max) over seeds."""
     r = read_result("levers-study", results)
-    splits = LEVER_SPLITS
     rows = []
     for arm, runs in runs_by_arm(r["runs"]).items():
         rows.append(
             [f"`{arm}`", ", ".join(str(x["seed"]) for x in runs)]
             + [
                 _spread([x["splits"][s]["accuracy"] for x in runs]) if s in runs[0]["splits"] else "-"
-                for s in splits
+                for s in LEVER_SPLITS
             ]
             + [duration(sum(x["train_time_s"] for x in runs) / len(runs))]
         )
@@ -359,7 +358,7 @@ def levers_study(results: Path = RESULTS) -> str:
     head = (
         f"Recorded on {r['date']} by `{r['command']}` ({r['machine']['cores']} cores, two runs at a time, "
         f"one thread each; {', '.join(f'{s:,}' for s in steps)} steps per run; "
-        f"mean over seeds (min-max); {sum(x['splits']['test']['n'] for x in r['runs'][:1]):,} test programs "
+        f"mean over seeds (min-max); {r['runs'][0]['splits']['test']['n']:,} test programs "
         f"and up to 1,000 per OOD split per run). Missing runs: {', '.join(r['missing']) or 'none'}.\n\n"
     )
     return head + table(header, rows)
@@ -386,11 +385,10 @@ def levers_statements(results: Path = RESULTS) -> str:
 def levers_low_digits(results: Path = RESULTS) -> str:
     """Partial credit on the digit splits: units digit (and units + tens) right, mean over seeds."""
     r = read_result("levers-study", results)
-    splits = ["test", "ood_digits_3", "ood_digits_4", "ood_digits_6"]
     rows = []
     for arm, runs in runs_by_arm(r["runs"]).items():
         cells = []
-        for s in splits:
+        for s in LEVER_SPLITS[:4]:  # test and the three digit splits
             got = [x["low_digits"][s] for x in runs if s in x.get("low_digits", {})]
             cells.append(
                 f"{pct(sum(g['units'] for g in got) / len(got))} / {pct(sum(g['last_two'] for g in got) / len(got))}"

@@ -38,7 +38,7 @@ def quick_eval_hook(
     split = split or data.val_split
     if not split:
         return None
-    extra = list(getattr(getattr(config, "eval", None), "splits", None) or [])
+    extra = list(config.eval.splits)
     if dataset.is_dir():  # a dataset the run builds first is checked at its first evaluation
         for name in extra:
             if not any((dataset / name).glob("shard-*.parquet")):
