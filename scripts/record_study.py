@@ -3,10 +3,12 @@
     python scripts/record_study.py levers [runs/levers]   # docs/results/levers-study.json, docs/generalization/*.png
     python scripts/record_study.py langs [runs/langs]     # docs/results/langs-study.json, docs/languages/*.png
     python scripts/record_study.py mix [runs/mix]         # docs/results/mix-study.json, docs/training/*.png
+    python scripts/record_study.py hf [runs/hf]           # docs/results/hf-study.json, docs/hf/*.png
 
-The runs are those `scripts/{levers,langs,mix}_study.sh` leave: a training
+The runs are those `scripts/{levers,langs,mix,hf}_study.sh` leave: a training
 run directory (log.jsonl, summary.json) with its evaluation in eval/NAME/ (summary.json,
-answers.jsonl). Missing runs are left out and listed, so a partial study records what it has.
+answers.jsonl); the hf study's untuned model has only an evaluation (`cadmus llm eval`).
+Missing runs are left out and listed, so a partial study records what it has.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 import pyarrow.parquet as pq
 
 from cadmus.eval import wilson_interval
-from cadmus.figures import LEVER_SPLITS, RESULTS, ROOT, record_result, runs_by_arm
+from cadmus.figures import HF_ARMS, HF_DATA, LEVER_SPLITS, RESULTS, ROOT, record_result, runs_by_arm
+from cadmus.llm import priors_of_run
 
 ARMS = ("baseline", "abacus", "coupling", "randpos", "fire")
 SEEDS = (1, 2, 3)
@@ -306,6 +309,56 @@ def _plot_mix(run: dict[str, Any], out: Path) -> list[str]:
     return ["mix-cpu-curve.png"]
 
 
+# ------------------------------------------------------------------------ hf
+
+
+def record_hf(runs: Path, plots: Path) -> dict[str, Any]:
+    """Each arm on each dataset: accuracy per split, the priors behind its wrong answers, and (trained
+    arms) its training figures. The untuned model's evaluation is the run directory itself."""
+    found, missing = [], []
+    for data in HF_DATA:
+        for arm in HF_ARMS:
+            run = runs / f"{arm}-{data}"
+            eval_dir = run if arm == "untuned" else run / "eval" / "study"
+            if not (eval_dir / "summary.json").is_file():
+                missing.append(run.name)
+                continue
+            splits = _read_json(eval_dir / "summary.json")["splits"]
+            priors = priors_of_run(eval_dir)
+            found.append(
+                {
+                    "arm": arm,
+                    "data": data,
+                    **(_log(run) if arm != "untuned" else {"steps": 0}),
+                    "splits": {s: _entry(e["all"]) for s, e in splits.items()},
+                    "priors": {s: priors[s] for s in splits if s in priors},
+                }
+            )
+    return _payload("hf", found, missing, _plot_hf(found, plots) if found else [])
+
+
+def _plot_hf(found: list[dict[str, Any]], out: Path) -> list[str]:
+    plt = _pyplot()
+    out.mkdir(parents=True, exist_ok=True)
+    datasets = [d for d in HF_DATA if any(r["data"] == d for r in found)]
+    fig, axes = plt.subplots(len(datasets), 1, figsize=(9, 3.6 * len(datasets)), squeeze=False)
+    for ax, data in zip(axes[:, 0], datasets):
+        mine = [r for r in found if r["data"] == data]
+        splits = list(dict.fromkeys(s for r in mine for s in r["splits"]))
+        width = 0.8 / len(mine)
+        for k, r in enumerate(mine):
+            xs = [i + k * width for i in range(len(splits))]
+            ys = [100 * r["splits"][s]["accuracy"] if s in r["splits"] else 0.0 for s in splits]
+            ax.bar(xs, ys, width, label=HF_ARMS[r["arm"]])
+        ax.set_xticks([i + 0.4 - width / 2 for i in range(len(splits))], splits, rotation=20, fontsize=8)
+        ax.set(ylabel="accuracy (%)", ylim=(0, 100), title=f"{data}: accuracy per split")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out / "hf-study.png", dpi=100)
+    plt.close("all")
+    return ["hf-study.png"]
+
+
 def _pyplot():
     import matplotlib
 
@@ -319,8 +372,9 @@ PLOTS = {
     "levers": ROOT / "docs" / "generalization",
     "langs": ROOT / "docs" / "languages",
     "mix": ROOT / "docs" / "training",
+    "hf": ROOT / "docs" / "hf",
 }
-RECORDERS = {"levers": record_levers, "langs": record_langs, "mix": record_mix}
+RECORDERS = {"levers": record_levers, "langs": record_langs, "mix": record_mix, "hf": record_hf}
 
 
 def main(argv: list[str] | None = None) -> int:

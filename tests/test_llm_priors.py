@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cadmus.llm import PATTERNS, PRIORS, classify, get_view, priors_table, summarize_priors
+from cadmus.lang import Module, Print, parse, to_dsl, to_python
+from cadmus.llm import PATTERNS, PRIORS, classify, get_view, priors_table, python_program, summarize_priors
 
 
 def row(prompt: str, fmt: str = "complete") -> dict:
@@ -115,6 +116,37 @@ def test_output_answers():
     assert "floor_division" in found.explained
     found = explain(prompt, "-5\n5", fmt="output")  # half right is not explained by flooring
     assert "floor_division" not in found.explained
+
+
+@pytest.mark.parametrize("where", ["judge", "record"])
+def test_python_rendered_rows_read_back_with_dsl_meaning(where):
+    # A dataset row shown in Python calls the helpers the rendering defines for the DSL's `/` and `%`;
+    # read back, the calls are the truncating operators again, so flooring (Python's `//`) explains -6.
+    dsl = "a = -37\nb = a / 7\nc = b % -4\nassert c == "
+    text = to_python(parse(dsl + "0\n"))
+    assert "def _tdiv" in text and "_tmod(b, -4)" in text
+    prompt = text[: text.rindex("0\n")]
+    shown = (
+        {**row(prompt), "judge": '{"language": "python"}'}
+        if where == "judge"
+        else {**row(prompt), "language": "python"}
+    )
+    program = get_view("dsl").program(shown)
+    assert program is not None and program.mode == "dsl"
+    assert (
+        to_dsl(Module((*program.body, Print((program.answer,)))))
+        == "a = -37\nb = a / 7\nc = b % -4\nprint(c)\n"
+    )
+    # truncation: b = -5, c = -1; flooring: b = -6, c = -6 % -4 = -2
+    found = classify(program, "-2")
+    assert "floor_division" in found.explained and "truncating_division" not in found.applicable
+
+
+def test_python_text_without_helpers_has_python_meaning():
+    program = python_program("a = -37\nb = a // 7\nassert b == ", "complete")
+    assert program is not None and program.mode == "python"
+    assert "truncating_division" in classify(program, "-5").explained
+    assert python_program("a = (\n", "complete") is None
 
 
 def test_skin_view_programs_keep_dsl_semantics():

@@ -11,9 +11,11 @@ import pytest
 import yaml
 
 from cadmus import figures
+from cadmus.cli import main as cli_main
 from cadmus.eval import EvalOptions, evaluate, quick_eval_hook
-from cadmus.train import train
-from conftest import build_tiny_dataset, tiny_train_config
+from cadmus.hf import finetune
+from cadmus.train import config_from_dict, train
+from conftest import build_tiny_dataset, tiny_llama, tiny_train_config
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -180,6 +182,89 @@ def test_mix_study_is_recorded_per_family_and_format(tmp_path):
     page = figures.mix_study(out)
     assert "| arith |" in page and "| expr |" in page and "| **all** |" in page
     _same_columns(page)
+
+
+def test_hf_study_is_recorded_with_the_priors_of_python_rows(tmp_path):
+    # The study's negdiv-python data, small; three arms on it: a tiny Cadmus model, LoRA on a tiny
+    # random Llama (the fine-tuning path) and that Llama untuned through `cadmus llm eval`.
+    config = yaml.safe_load((ROOT / "configs" / "data" / "negdiv-python.yaml").read_text())
+    config["splits"] = {"train": {"size": 120}, "val": {"size": 8}, "test": {"size": 24}}
+    config["ood"] = [o | {"size": 12} for o in config["ood"] if o["name"] == "ood_dsl"]
+    runs = tmp_path / "runs"
+    data = build_tiny_dataset(config, runs / "negdiv-data")
+    _run(tmp_path / "tiny", data, runs / "tiny-negdiv", "study", [], limit=24, block_size=160)
+    llama = tiny_llama(tmp_path / "llama", positions=256)
+    lora = finetune(
+        config_from_dict(
+            {
+                "seed": 3,
+                "out_dir": str(runs / "lora-negdiv"),
+                "device": "cpu",
+                "threads": 1,
+                "data": {"dataset": str(data)},
+                "model": {"hf": str(llama), "lora": {"r": 4}},
+                "batch": {"micro": 8},
+                "stop": {"max_steps": 3},
+                "eval": {"interval": 3, "batches": 1, "prompts": 4},
+                "log": {"interval": 1, "tensorboard": False, "progress": False},
+            }
+        )
+    )
+    assert (
+        cli_main(["eval", str(lora), str(data), "--limit", "24", "--out", str(lora / "eval" / "study")]) == 0
+    )
+    untuned = runs / "untuned-negdiv"
+    assert (
+        cli_main(
+            [
+                "llm",
+                "eval",
+                "--hf",
+                str(llama),
+                "--template",
+                "raw",
+                "--limit",
+                "24",
+                "--max-tokens",
+                "6",
+                str(data),
+                "--out",
+                str(untuned),
+                "--no-cache",
+            ]
+        )
+        == 0
+    )
+    out = tmp_path / "results"
+    assert _recorder().main(["hf", str(runs), "--results", str(out), "--plots", str(out)]) == 0
+    recorded = json.loads((out / "hf-study.json").read_text())
+    assert [(r["arm"], r["data"]) for r in recorded["runs"]] == [
+        ("tiny", "negdiv"),
+        ("lora", "negdiv"),
+        ("untuned", "negdiv"),
+    ]
+    assert "tiny-arith" in recorded["missing"] and "m5-negdiv" in recorded["missing"]
+    for arm in recorded["runs"]:
+        assert set(arm["splits"]) == {"test", "ood_dsl"}
+        answers_dir = runs / f"{arm['arm']}-negdiv" / ("" if arm["arm"] == "untuned" else "eval/study")
+        answers = [json.loads(x) for x in (answers_dir / "answers.jsonl").open()]
+        for split, entry in arm["splits"].items():
+            mine = [a for a in answers if a["split"] == split]
+            assert entry["n"] == len(mine) == (24 if split == "test" else 12)
+            assert entry["correct"] == sum(a["ok"][0] for a in mine)
+            priors = arm["priors"][split]
+            assert priors["errors"] == entry["n"] - entry["correct"]
+            # every wrong answer's program is read, the Python ones through their helpers
+            assert priors["analysed"] == priors["errors"]
+        test = arm["priors"]["test"]
+        if test["errors"] >= 4:
+            assert test["priors"]["floor_division"]["applicable"] > 0
+    assert recorded["runs"][0]["steps"] == 8 and recorded["runs"][1]["steps"] == 3
+    assert (out / "hf-study.png").stat().st_size > 1000
+    page = figures.hf_study(out)
+    assert "**negdiv**" in page and "| SmolLM2-135M, untuned | 0 |" in page
+    _same_columns(page)
+    _same_columns(figures.hf_priors(out))
 
 
 def test_record_study_refuses_a_missing_runs_directory(tmp_path, capsys):

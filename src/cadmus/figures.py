@@ -469,6 +469,84 @@ def mix_study(results: Path = RESULTS) -> str:
     return head + table(header, rows)
 
 
+HF_DATA = ("arith", "negdiv")
+HF_ARMS = {
+    "tiny": "tiny from scratch",
+    "m5": "~5M from scratch",
+    "lora": "SmolLM2-135M, LoRA",
+    "untuned": "SmolLM2-135M, untuned",
+}
+
+
+def hf_study(results: Path = RESULTS) -> str:
+    """From scratch against SmolLM2 fine-tuned and untuned: accuracy per dataset, arm and split."""
+    r = read_result("hf-study", results)
+    out = [
+        f"Recorded on {r['date']} by `{r['command']}` ({r['machine']['cores']} cores, two lanes of one "
+        f"thread each). Missing runs: {', '.join(r['missing']) or 'none'}.\n"
+    ]
+    for data in HF_DATA:
+        mine = [x for x in r["runs"] if x["data"] == data]
+        if not mine:
+            continue
+        splits = list(dict.fromkeys(s for x in mine for s in x["splits"]))
+        rows = [
+            [
+                HF_ARMS[x["arm"]],
+                f"{x['steps']:,}",
+                duration(x["train_time_s"]) if "train_time_s" in x else "-",
+                *(interval(x["splits"][s]) if s in x["splits"] else "-" for s in splits),
+            ]
+            for x in mine
+        ]
+        n = mine[0]["splits"][splits[0]]["n"]
+        out.append(
+            f"**{data}** ({n} prompts per split)\n\n" + table(["arm", "steps", "training", *splits], rows)
+        )
+    return "\n".join(out)
+
+
+def hf_priors(results: Path = RESULTS) -> str:
+    """What explains the wrong answers of each arm: errors, the semantic priors' and patterns' shares."""
+    r = read_result("hf-study", results)
+    rows = []
+    for x in r["runs"]:
+        for split, p in x["priors"].items():
+            if not p["errors"]:
+                continue
+            named = sorted(p["priors"].items(), key=lambda kv: -kv[1]["explained"])[:3]
+            top = ", ".join(
+                f"`{name}` {pct(e['share'])} ({pct(e.get('control_share', 0.0))})"
+                for name, e in named
+                if e["explained"]
+            )
+            floor = p["priors"].get("floor_division")
+            rows.append(
+                [
+                    x["data"],
+                    HF_ARMS[x["arm"]],
+                    split,
+                    str(p["errors"]),
+                    f"{floor['explained']} of {floor['applicable']} ({pct(floor['share'])}; chance "
+                    f"{pct(floor.get('control_share', 0.0))})"
+                    if floor
+                    else "-",
+                    pct(p["explained_by_any"] / p["errors"]),
+                    top or "-",
+                ]
+            )
+    header = [
+        "data",
+        "arm",
+        "split",
+        "wrong",
+        "`floor_division` explains (share; by chance)",
+        "explained by anything",
+        "most frequent (share; by chance)",
+    ]
+    return table(header, rows)
+
+
 BLOCKS: dict[str, Callable[[Path], str]] = {
     "bench-train": bench_train,
     "bench-threads": bench_threads,
@@ -484,6 +562,8 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "levers-low-digits": levers_low_digits,
     "langs-study": langs_study,
     "mix-study": mix_study,
+    "hf-study": hf_study,
+    "hf-priors": hf_priors,
 }
 
 

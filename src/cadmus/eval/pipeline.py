@@ -135,7 +135,7 @@ def read_split(
     if not shards:
         raise EvalError(f"split '{split}' has no shards", file=str(dataset))
     where = where or {}
-    base = ["id", "split", "family", "format", "prompt", "completion", "judge", *FEATURES]
+    base = ["id", "split", "family", "format", "language", "prompt", "completion", "judge", *FEATURES]
     columns = base + [c for c in where if c not in base]
     rows: list[dict[str, Any]] = []
     for shard in shards:
@@ -340,6 +340,7 @@ def evaluate(
                     "split": split,
                     "family": row["family"],
                     "format": row["format"],
+                    **({"language": row["language"]} if row.get("language", "dsl") != "dsl" else {}),
                     "prompt": row["prompt"],
                     "reference": row["completion"],
                     "answers": outs,

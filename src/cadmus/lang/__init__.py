@@ -68,7 +68,7 @@ from cadmus.lang.lua import to_lua
 from cadmus.lang.parser import parse, parse_expr
 from cadmus.lang.printer import to_dsl
 from cadmus.lang.python_front import from_python
-from cadmus.lang.python_render import to_python
+from cadmus.lang.python_render import TRUNCATION_HELPERS, to_python
 from cadmus.lang.randgen import random_program
 from cadmus.lang.renderers import (
     GENERATED_PREFIX,
@@ -100,6 +100,7 @@ __all__ = [
     "RENDERERS",
     "SAMPLE_DSL",
     "SKINS",
+    "TRUNCATION_HELPERS",
     "ArrayLit",
     "Assert",
     "Assign",

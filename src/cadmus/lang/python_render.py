@@ -95,6 +95,9 @@ _BIN_TEXT: dict[BinOpKind, str] = {
     BinOpKind.FMOD: "%",  # the AST spells Python's flooring remainder "%%"
 }
 _TRUNC = {BinOpKind.TDIV: "_tdiv", BinOpKind.TMOD: "_tmod"}
+# The helpers a rendering in mode "dsl" defines for the DSL's truncating operators, by name: what a
+# call of one computes (readers of such text turn the calls back into the operators).
+TRUNCATION_HELPERS: dict[str, BinOpKind] = {name: op for op, name in _TRUNC.items()}
 
 
 def to_python(module: Module, *, mode: str = "dsl") -> str:

@@ -43,7 +43,7 @@ from cadmus.llm.evaluate import (
 from cadmus.llm.extract import extract_answer
 from cadmus.llm.priors import PATTERNS, PRIORS, Classification, classify, priors_table, summarize_priors
 from cadmus.llm.prompts import Shot, build_request, rules_text
-from cadmus.llm.views import VIEW_NAMES, WORDS_SKIN, get_view
+from cadmus.llm.views import VIEW_NAMES, WORDS_SKIN, get_view, python_program
 
 __all__ = [
     "APIS",
@@ -78,6 +78,7 @@ __all__ = [
     "priors_of_run",
     "priors_report",
     "priors_table",
+    "python_program",
     "request_key",
     "retry_after_seconds",
     "rules_text",

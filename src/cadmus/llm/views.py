@@ -35,12 +35,15 @@ from typing import Any
 from cadmus.data import OUTPUT_SEPARATOR, judge, normalize_output
 from cadmus.lang import (
     SKINS,
+    TRUNCATION_HELPERS,
     Assert,
     BinOp,
     BinOpKind,
+    Call,
     CmpKind,
     Compare,
     Expr,
+    FuncDef,
     LangError,
     Module,
     Num,
@@ -60,7 +63,7 @@ from cadmus.lang import (
     to_python,
 )
 from cadmus.llm.errors import LLMError, NotShown
-from cadmus.llm.rewrite import swap_ops
+from cadmus.llm.rewrite import map_stmts, swap_ops
 
 VALUE_FORMATS = ("complete", "output")
 
@@ -143,6 +146,42 @@ def dsl_text(row: dict[str, Any]) -> str:
     if not isinstance(text, str):
         raise NotShown(f"{row.get('id')}: a row in {info.get('language')} keeps no DSL text")
     return text
+
+
+def python_program(prompt: str, fmt: str) -> Program | None:
+    """A Python prompt as the priors read it (None if it is not one they can read).
+
+    A program Cadmus rendered from the DSL calls the helpers it defines for the DSL's truncating `/`
+    and `%` (`_tdiv`, `_tmod`): the calls become those operators again and the tree carries the DSL's
+    meaning, so `floor_division` (Python's reading of `//`) can explain an answer. Without the
+    helpers the tree is Python's (`//` and `%` floor)."""
+    if fmt not in ("complete", "output"):
+        return None
+    if fmt == "complete":
+        text = prompt + "0\n"
+    else:
+        text = prompt.removesuffix(OUTPUT_SEPARATOR)
+    try:
+        module = from_python(text)
+    except (LangError, RecursionError):
+        return None
+    helpers = {s.name for s in module.body if isinstance(s, FuncDef) and s.name in TRUNCATION_HELPERS}
+
+    def as_operator(e: Expr) -> Expr:
+        if isinstance(e, Call) and e.func in helpers and len(e.args) == 2:
+            return BinOp(TRUNCATION_HELPERS[e.func], e.args[0], e.args[1])
+        return e
+
+    body = map_stmts(
+        tuple(s for s in module.body if not (isinstance(s, FuncDef) and s.name in helpers)), as_operator
+    )
+    mode = "dsl" if helpers else "python"
+    if fmt == "output":
+        return Program(body, None, mode)
+    last = body[-1] if body else None
+    if not isinstance(last, Assert) or not isinstance(last.test, Compare) or last.test.op is not CmpKind.EQ:
+        return None
+    return Program(body[:-1], last.test.left, mode)
 
 
 def _complete_parts(prompt: str) -> tuple[tuple[Stmt, ...], Expr]:
@@ -230,8 +269,11 @@ class View:
         return Item(prompt, row["completion"], judge_answer, self.program(row))
 
     def program(self, row: dict[str, Any]) -> Program | None:
-        """The DSL program behind the row: its prompt, or for a row built in another language the DSL
-        text its judge info keeps (None where there is none, e.g. Python rows)."""
+        """The program behind the row: its prompt, or for a row built in another language the DSL
+        text its judge info keeps, or a Python prompt read back (None where none can be read)."""
+        language = row.get("language") or row_language(row)
+        if language == "python" and "program" not in judge_info(row):
+            return python_program(row["prompt"], row["format"])
         try:
             text = dsl_text(row)
         except NotShown:
