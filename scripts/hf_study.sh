@@ -25,7 +25,7 @@ train_eval() {  # train_eval RUN DATA CONFIG OVERRIDES...
   local run=$runs/$1 dataset=$runs/$2-data config=$3
   shift 3
   [ -f "$run/eval/study/summary.json" ] && return 0
-  if [ ! -f "$run/results.json" ] && [ ! -f "$run/train_done" ]; then
+  if [ ! -f "$run/train_done" ]; then
     local resume=()
     [ -e "$run/checkpoints/latest" ] && resume=(--resume)
     "$cadmus" train "${resume[@]}" "$config" threads=1 data.build=null "data.dataset=$dataset" "out_dir=$run" "$@"

@@ -155,7 +155,7 @@ def python_program(prompt: str, fmt: str) -> Program | None:
     and `%` (`_tdiv`, `_tmod`): the calls become those operators again and the tree carries the DSL's
     meaning, so `floor_division` (Python's reading of `//`) can explain an answer. Without the
     helpers the tree is Python's (`//` and `%` floor)."""
-    if fmt not in ("complete", "output"):
+    if fmt not in VALUE_FORMATS:
         return None
     if fmt == "complete":
         text = prompt + "0\n"
