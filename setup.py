@@ -14,6 +14,11 @@ setup(
             "cadmus.vm._cvm",
             sources=["src/cadmus/vm/_cvm.c"],
             optional=True,
-        )
+        ),
+        Extension(
+            "cadmus.lang._cdsl",
+            sources=["src/cadmus/lang/_cdsl.c"],
+            optional=True,
+        ),
     ]
 )

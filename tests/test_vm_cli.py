@@ -103,11 +103,17 @@ def test_vm_showcase_runs_quickly():
 
 def test_vm_info_names_the_execution_path():
     def info(**extra: str) -> list[str]:
-        env = {k: v for k, v in os.environ.items() if k != "CADMUS_VM"} | extra
+        env = {k: v for k, v in os.environ.items() if k not in ("CADMUS_VM", "CADMUS_FRONT")} | extra
         command = [sys.executable, "-m", "cadmus", "vm", "info"]
         r = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
         assert r.returncode == 0, r.stderr
         return r.stdout.splitlines()
 
-    assert info() == ["backend: c (chosen by default)", "compiled path: built"]
+    assert info() == [
+        "backend: c (chosen by default)",
+        "compiled path: built",
+        "DSL front end: c (default; compiled front end built)",
+    ]
     assert info(CADMUS_VM="python")[0] == "backend: python (chosen by CADMUS_VM=python)"
+    assert info(CADMUS_VM="python")[2] == "DSL front end: python (the reference VM is in use; compiled front end built)"
+    assert info(CADMUS_FRONT="python")[2] == "DSL front end: python (CADMUS_FRONT=python; compiled front end built)"

@@ -73,11 +73,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from cadmus.lang import front_end_info
     from cadmus.vm import backend_info
 
     info = backend_info()
     print(f"backend: {info['backend']} (chosen by {info['chosen_by']})")
     print(f"compiled path: {info['compiled']}")
+    front = front_end_info()
+    print(
+        f"DSL front end: {front['front_end']} ({front['chosen_by']}; compiled front end {front['compiled']})"
+    )
     return 0
 
 

@@ -31,12 +31,14 @@ sample of a built dataset through its text.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from cadmus.errors import CadmusError
 from cadmus.lang import (
     ArrayLit,
     Assert,
@@ -200,7 +202,19 @@ def _with_newline(answer: str) -> str:
     return answer if answer.endswith("\n") else answer + "\n"
 
 
+# An answer that can only be one closed integer expression completing `assert x == `:
+# digits, + - * / %, parentheses and spaces on one line.
+_CLOSED_ANSWER = re.compile(r"[0-9 +\-*/%()]+\n?\Z")
+
+
 def judge_complete(prompt: str, answer: str, info: dict[str, Any]) -> Any:
+    if prompt.endswith("== ") and _CLOSED_ANSWER.match(answer):
+        # Then prompt + answer is the prompt's program with its final assert
+        # completed by a closed expression (the checks below all hold), and
+        # the compiled front end judges it when it reads it.
+        fast = _lang().fast_check(prompt + _with_newline(answer))
+        if fast is not None:
+            return fast
     module, bad = _parse_answer(prompt + _with_newline(answer))
     if module is None:
         return bad
@@ -286,6 +300,10 @@ def _program_of(prompt: str, separator: str) -> tuple[Module | None, Any]:
 
 
 def judge_output(prompt: str, answer: str, info: dict[str, Any]) -> Any:
+    if prompt.endswith(OUTPUT_SEPARATOR):
+        fast = _lang().fast_check(prompt[: -len(OUTPUT_SEPARATOR)])
+        if fast is not None:
+            return _compare_output(fast, answer)
     module, bad = _program_of(prompt, OUTPUT_SEPARATOR)
     if module is None:
         return bad
@@ -938,16 +956,12 @@ def judge(fmt: str, prompt: str, answer: str, judge_info: dict[str, Any] | str |
     `judge_info` is the example's `judge` column (a dict or its JSON text);
     its `language` (absent: the DSL) says which judge applies (`judge_in`).
     """
-    import json
-
     if isinstance(judge_info, str):
-        judge_info = json.loads(judge_info) if judge_info else {}
+        judge_info = json.loads(judge_info) if judge_info and judge_info != "{}" else {}
     try:
         fn = JUDGES[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})") from None
-    from cadmus.errors import CadmusError
-
     info = judge_info or {}
     language = info.get("language", DSL)
     try:

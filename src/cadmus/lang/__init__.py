@@ -57,6 +57,7 @@ from cadmus.lang.errors import (
     SemanticError,
     UnsupportedPython,
 )
+from cadmus.lang.fastpath import front_end_info
 from cadmus.lang.genlang_make import generate_language, language_name
 from cadmus.lang.genlang_parse import parse_generated, tokenize_generated
 from cadmus.lang.genlang_print import SAMPLE_DSL, sample_text, to_generated
@@ -82,7 +83,16 @@ from cadmus.lang.renderers import (
 )
 from cadmus.lang.semantics import check_semantics
 from cadmus.lang.skins import BRACES_SKIN, DSL_SKIN, END_SKIN, SKINS, Skin
-from cadmus.lang.verdict import Execution, Verdict, VerdictKind, check, execute, judge_run, parse_program
+from cadmus.lang.verdict import (
+    Execution,
+    Verdict,
+    VerdictKind,
+    check,
+    execute,
+    fast_check,
+    judge_run,
+    parse_program,
+)
 
 __all__ = [
     "BRACES_SKIN",
@@ -153,7 +163,9 @@ __all__ = [
     "const_value",
     "dump_spec",
     "execute",
+    "fast_check",
     "from_python",
+    "front_end_info",
     "generate_language",
     "generated_spec",
     "get_renderer",

@@ -19,10 +19,21 @@ from cadmus.errors import CadmusError
 from cadmus.lang.ast import Module
 from cadmus.lang.compiler import MODES, Compiled, compile_program
 from cadmus.lang.errors import SemanticError
+from cadmus.lang.fastpath import compile_text
 from cadmus.lang.parser import parse
 from cadmus.lang.python_front import from_python
 from cadmus.lang.semantics import check_semantics
-from cadmus.vm import AssertionFailed, InvalidProgram, LimitExceeded, Limits, RunResult, TraceStep, run
+from cadmus.vm import (
+    DEFAULT_LIMITS,
+    AssertionFailed,
+    InvalidProgram,
+    LimitExceeded,
+    Limits,
+    RunResult,
+    TraceStep,
+    run,
+    run_code,
+)
 
 
 class VerdictKind(StrEnum):
@@ -178,8 +189,43 @@ def check(
     `source` is DSL text (mode "dsl"), Python-subset text (mode "python") or
     an already built `Module`; `inputs` feed `read()`; `limits` bound the run
     (the VM's defaults when None).
+
+    Straight-line DSL text is read by the compiled front end where it was
+    built (`fastpath`): the same code and verdict, without building a tree.
     """
+    if type(source) is str and mode == "dsl" and inputs == ():
+        fast = fast_check(source, limits)
+        if fast is not None:
+            return fast
     return execute(source, mode=mode, inputs=inputs, limits=limits, file=file).verdict
+
+
+def fast_check(text: str, limits: Limits | None = None) -> Verdict | None:
+    """`check`'s verdict on DSL text through the compiled front end and VM,
+    where it is a true program or a failed assert; None for everything else,
+    which the reference path must judge (`check` then does)."""
+    compiled = compile_text(text)
+    if compiled is None:
+        return None
+    code, assert_lines = compiled
+    ran = run_code(code, (), limits if limits is not None else DEFAULT_LIMITS)
+    if ran is None:
+        return None
+    fault, steps, outputs, values = ran
+    if fault is None:
+        return Verdict(VerdictKind.TRUE, outputs=outputs, steps=steps)
+    if fault == "assert_equal":
+        aid, x, y = values
+        message = f"assertion failed: {x} != {y}"
+        return Verdict(
+            VerdictKind.ASSERTION_FAILED, message, assert_lines[aid], None, outputs, steps, aid, (x, y)
+        )
+    if fault == "assertion":
+        aid = values[0]
+        return Verdict(
+            VerdictKind.ASSERTION_FAILED, "assertion failed", assert_lines[aid], None, outputs, steps, aid
+        )
+    return None
 
 
 def judge_run(compiled: Compiled, result: RunResult) -> Verdict:

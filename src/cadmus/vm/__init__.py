@@ -28,7 +28,7 @@ from cadmus.vm.errors import (
 )
 from cadmus.vm.isa import BY_NAME, ISA, Op, Operand, OpInfo
 from cadmus.vm.machine import DEFAULT_LIMITS, Limits, RunResult, TraceStep, run
-from cadmus.vm.native import backend, backend_info
+from cadmus.vm.native import backend, backend_info, run_code
 from cadmus.vm.program import INT_MAX, INT_MIN, Instr, Program
 from cadmus.vm.trace import SourceMap, format_trace
 from cadmus.vm.verify import verify
@@ -66,5 +66,6 @@ __all__ = [
     "isa_markdown",
     "isa_text",
     "run",
+    "run_code",
     "verify",
 ]

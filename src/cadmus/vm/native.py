@@ -33,6 +33,7 @@ from cadmus.vm.verify import _CALL, _FLOW, _PICK, _POPS, _PRINT, _PUSHES
 
 BACKENDS = ("c", "python")
 ENV = "CADMUS_VM"
+_HALT = BY_NAME["halt"].code
 _CAP = 2**62  # limits above this are unreachable; the C side works in int64
 
 # Fault -> the Limits field its message names.
@@ -172,6 +173,38 @@ def pack(code: list[tuple[int, int, int]]) -> bytes:
     with each fusible pair's first entry replaced by the fused one."""
     assert _BUILD is not None
     return _BUILD.module.pack(code, _BUILD.trans, _BUILD.nargs, _BUILD.fused)  # type: ignore[no-any-return]
+
+
+def run_code(
+    code: list[tuple[int, int, int]], inputs: tuple[int, ...], limits: Any
+) -> tuple[str | None, int, tuple[tuple[int, ...], ...], tuple[int, ...]] | None:
+    """Run a compiler's own code (operand-checked by construction, no Program
+    built) on the compiled path: (fault name or None, steps, outputs, the
+    fault's values). None when the compiled path is not in use, or the code
+    is not what `execute` trusts (an underflow, more stack than the limit):
+    the caller then takes the reference path, which also says what is wrong.
+    `code` is extended with the halt past its end."""
+    if _DEFAULT != "c" or _BUILD is None:
+        return None
+    module = _BUILD.module
+    depth = module.analyze(code, *_BUILD.analysis)
+    if depth is None or depth[1] or depth[0] > limits.max_stack:
+        return None
+    code.append((_HALT, 0, 0))
+    packed = module.pack(code, _BUILD.trans, _BUILD.nargs, _BUILD.fused)
+    fault, _, steps, outputs, values, _ = module.execute(
+        packed,
+        len(code) - 1,
+        depth[0],
+        inputs,
+        min(limits.max_steps, _CAP),
+        min(limits.max_stack, _CAP),
+        min(limits.max_call_depth, _CAP),
+        min(limits.max_memory, _CAP),
+        min(limits.max_output, _CAP),
+        False,
+    )
+    return (None if fault < 0 else _BUILD.faults[fault]), steps, tuple(outputs), values
 
 
 def _error(program: Program, name: str, pc: int, values: tuple[int, ...], limits: Any) -> VMError:

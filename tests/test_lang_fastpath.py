@@ -1,0 +1,292 @@
+"""The compiled front end (`cadmus.lang._cdsl`) against the reference chain.
+
+For every text, either the front end declines (None) and `check` takes the
+reference path, or it emits exactly the code `compile_program` emits and
+`check` gives exactly the verdict `execute` gives (kind, message, line,
+outputs, steps, assert id and values). Texts come from a seeded generator
+of straight-line programs with errors mixed in (undefined names, reserved
+words, comments, blank and indented lines, bad literals, chained
+comparisons, division by zero, overflow, calls, indexing), from hypothesis
+over the subset's tokens, and from built datasets with right and wrong
+answers through `cadmus.data.judge`. Set CADMUS_FRONT_DIFF_N for a larger
+one-off batch (e.g. 100000).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cadmus.lang.fastpath as fastpath
+from cadmus.data import build_dataset, config_from_dict, judge
+from cadmus.eval import read_split
+from cadmus.lang import check, execute
+from cadmus.vm import Limits
+from cadmus.vm.verify import check_operands
+
+N_SEEDED = int(os.environ.get("CADMUS_FRONT_DIFF_N", "10000"))
+NAMES = ("a", "b", "x", "y1", "_t", "total")
+RESERVED = ("len", "read", "for", "range", "not", "and", "pass")
+ARITHMETIC = ("+", "-", "*", "/", "%")
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+NUMBERS = ("0", "1", "7", "42", "99", "-3", "9223372036854775807", "4611686018427387904", "3037000500")
+
+
+def _expr(rng: random.Random, defined: list[str], depth: int) -> str:
+    roll = rng.random()
+    if depth <= 0 or roll < 0.3:
+        if defined and rng.random() < 0.6:
+            return rng.choice(defined)
+        return rng.choice(NUMBERS)
+    if roll < 0.4:
+        return "-" + rng.choice(("", " ")) + _expr(rng, defined, depth - 1)
+    if roll < 0.5:
+        return "(" + _expr(rng, defined, depth - 1) + ")"
+    space = rng.choice((" ", " ", ""))
+    op = rng.choice(COMPARISONS if rng.random() < 0.1 else ARITHMETIC)
+    return _expr(rng, defined, depth - 1) + space + op + space + _expr(rng, defined, depth - 1)
+
+
+# Lines outside the subset or wrong: the front end must decline and the reference judge them.
+JUNK = (
+    "",
+    "# a comment",
+    "  x = 1",
+    "x = 1 # trailing",
+    "x = 007",
+    "x = 12ab",
+    "x = 99999999999999999999",
+    "x = undefined_name",
+    "len = 3",
+    "x = len(a)",
+    "print(1,)",
+    "print 1",
+    "assert",
+    "x = 1 == 2 == 3",
+    "x = (1",
+    "x = 1 +",
+    "x == 1",
+    "x = 1\r",
+    "\tx = 1",
+    "x = 1 // 2",
+    "x = 1 << 2",
+    "x = ~1",
+    "x = not 1",
+    "x = [1, 2]",
+    "x = 1 / 0",
+    "x = 9223372036854775807 + 1",
+    "x = -9223372036854775807 - 2",
+    "for i in range(3):\n    x = i",
+    "x = 3; y = 4",
+    "x = 1 and 0",
+)
+
+
+def random_text(rng: random.Random) -> str:
+    defined: list[str] = []
+    lines = []
+    for _ in range(rng.randint(1, 6)):
+        roll = rng.random()
+        if roll < 0.04:
+            lines.append(rng.choice(JUNK))
+            continue
+        if roll < 0.45 or not defined:
+            name = rng.choice(NAMES) if rng.random() < 0.97 else rng.choice(RESERVED)
+            lines.append(f"{name} = {_expr(rng, defined, rng.randint(0, 3))}")
+            if name not in defined:
+                defined.append(name)
+        elif roll < 0.6:
+            op = rng.choice(("+=", "-=", "*=", "/=", "%="))
+            lines.append(f"{rng.choice(defined)} {op} {_expr(rng, defined, rng.randint(0, 2))}")
+        elif roll < 0.85:
+            cmp = rng.choice(("==", "==", "==", "!=", "<", ">="))
+            left = _expr(rng, defined, rng.randint(0, 2))
+            lines.append(f"assert {left} {cmp} {_expr(rng, defined, rng.randint(0, 2))}")
+        elif roll < 0.9:
+            lines.append(f"assert {_expr(rng, defined, 2)}")
+        else:
+            args = ", ".join(_expr(rng, defined, 1) for _ in range(rng.randint(0, 3)))
+            lines.append(f"print({args})")
+    return "\n".join(lines) + rng.choice(("\n", "\n", ""))
+
+
+def reference_code(text: str) -> list[tuple[int, int, int]] | None:
+    ex = execute(text)
+    return None if ex.compiled is None else check_operands(ex.compiled.program)
+
+
+def same(text: str, limits: Limits | None = None) -> bool:
+    """Asserts both paths agree on `text`; True when the front end read it."""
+    fast = fastpath.compile_text(text)
+    reference = execute(text, limits=limits)
+    if fast is not None:
+        assert reference.compiled is not None, text
+        assert fast[0] == check_operands(reference.compiled.program), text
+        assert fast[1] == reference.compiled.assert_lines, text
+    assert check(text, limits=limits) == reference.verdict, text
+    return fast is not None
+
+
+def test_the_front_end_is_built_and_in_use():
+    assert fastpath.front_end_info()["front_end"] == "c"
+    assert fastpath.compile_text("a = 1\nassert a == 1\n") is not None
+
+
+def test_seeded_random_texts_agree():
+    rng = random.Random(20261201)
+    read = 0
+    seen: set[str] = set()
+    for _ in range(N_SEEDED):
+        text = random_text(rng)
+        if same(text):
+            read += 1
+            seen.add(check(text).kind.value)
+    # The generator reaches every outcome the front end gives, and the
+    # reference path the rest (its own errors and the runs that fault).
+    assert read > N_SEEDED // 3, read
+    assert {"true", "assertion_failed"} <= seen
+    outcomes = {check(random_text(random.Random(i))).kind.value for i in range(3000)}
+    assert {"parse_error", "semantic_error", "runtime_error", "assertion_failed", "true"} <= outcomes
+
+
+@pytest.mark.parametrize("text", JUNK)
+def test_each_junk_line_is_left_to_the_reference(text):
+    program = f"a = 5\n{text}\nassert a == 5\n"
+    same(program)
+    if text in ("x = 1 / 0", "x = 9223372036854775807 + 1", "x = -9223372036854775807 - 2"):
+        assert fastpath.compile_text(program) is not None  # read, but the run faults: reference verdict
+        assert check(program).kind.value == "runtime_error"
+    else:
+        assert fastpath.compile_text(program) is None
+
+
+def test_limits_agree_at_every_step_count():
+    text = "a = 3\nb = a * 2 - -1\nprint(a, b)\nb += 4\nassert b == 11\nprint(b / 2, b % 3)\n"
+    full = check(text)
+    assert full.ok and same(text)
+    for steps in range(full.steps + 2):
+        same(text, Limits(max_steps=steps))
+    for values in range(6):
+        same(text, Limits(max_output=values))
+    for stack in range(5):
+        same(text, Limits(max_stack=stack))
+
+
+tokens = st.sampled_from(
+    [
+        "a",
+        "b",
+        "x",
+        "1",
+        "0",
+        "-",
+        "+",
+        "*",
+        "/",
+        "%",
+        "(",
+        ")",
+        "==",
+        "<",
+        "=",
+        "+=",
+        ",",
+        "print",
+        "assert",
+        " ",
+    ]
+)
+lines = st.lists(tokens, min_size=1, max_size=9).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(lines, min_size=1, max_size=5))
+def test_hypothesis_token_texts_agree(program_lines):
+    same("a = 2\nb = 3\n" + "\n".join(program_lines) + "\n")
+
+
+def _dataset(tmp_path, knobs, fmt="complete", size=300):
+    config = {
+        "name": "fast",
+        "seed": 11,
+        "mixture": [{"family": "arith", "format": fmt, "weight": 1, "knobs": knobs}],
+        "splits": {"train": {"size": 1}, "val": {"size": 1}, "test": {"size": size}},
+    }
+    out = tmp_path / f"data-{fmt}-{len(knobs)}"
+    build_dataset(config_from_dict(config), out, progress=False, card=False)
+    return read_split(out, "test", size)
+
+
+WRONG = (
+    "{v}+1",
+    "-{v}",
+    "{v} ",
+    "({v})",
+    "{v}*1",
+    "x",
+    "{v} == 1",
+    "",
+    "1/0",
+    "{v}\n5",
+    "99999999999999999999",
+    "(",
+)
+
+
+@pytest.mark.parametrize(
+    "knobs,fmt",
+    [
+        ({"operators": ["+", "-"], "n_statements_min": 2, "n_statements_max": 3}, "complete"),
+        ({"operators": ["+", "-", "*", "/", "%"], "min_value": -99, "max_value": 99}, "complete"),
+        ({"operators": ["+", "-", "*"]}, "output"),
+    ],
+)
+def test_dataset_answers_are_judged_the_same(tmp_path, monkeypatch, knobs, fmt):
+    rows = _dataset(tmp_path, knobs, fmt)
+    cases = []
+    rng = random.Random(5)
+    for r in rows:
+        value = r["completion"].rstrip("\n")
+        cases.append((r, r["completion"]))
+        if fmt == "complete":
+            cases.append((r, rng.choice(WRONG).format(v=value)))
+        else:
+            cases.append((r, value + "0"))
+    fast = [judge(r["format"], r["prompt"], answer, r["judge"]) for r, answer in cases]
+    read = sum(fastpath.compile_text(r["prompt"] + "0\n") is not None for r in rows)
+    monkeypatch.setattr(fastpath, "_CDSL", None)  # the reference path only
+    reference = [judge(r["format"], r["prompt"], answer, r["judge"]) for r, answer in cases]
+    assert fast == reference
+    assert all(v.ok for v in fast[::2])
+    if fmt == "complete":
+        assert read == len(rows)  # every prompt of these families is read by the front end
+
+
+def test_the_environment_can_leave_the_front_end_out():
+    code = "from cadmus.lang import front_end_info; print(front_end_info()['front_end'])"
+    for env, expected in ((None, "c"), ("python", "python"), ("c", "c")):
+        environ = {k: v for k, v in os.environ.items() if k != "CADMUS_FRONT"}
+        if env is not None:
+            environ["CADMUS_FRONT"] = env
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == expected
+    environ = {**os.environ, "CADMUS_VM": "python"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "python"  # the front end runs only with the compiled VM
+    bad = subprocess.run(
+        [sys.executable, "-m", "cadmus", "vm", "info"],
+        env={**os.environ, "CADMUS_FRONT": "fast"},
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0 and "CADMUS_FRONT='fast'" in bad.stderr and "Traceback" not in bad.stderr
