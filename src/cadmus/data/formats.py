@@ -314,7 +314,10 @@ def _compare_output(verdict: Any, answer: str) -> Any:
     """The verdict of a run, made `assertion_failed` when `answer` is not what it printed."""
     if not verdict.ok:
         return verdict
-    expected, got = normalize_output(verdict.output_text), normalize_output(answer)
+    printed = verdict.output_text
+    if answer == printed or answer == printed + "\n":
+        return verdict  # the common case, without normalizing
+    expected, got = normalize_output(printed), normalize_output(answer)
     if expected != got:
         return _verdict(
             "assertion_failed",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import os
 from array import array
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from cadmus.errors import CadmusError
@@ -193,18 +194,21 @@ def run_code(
     code.append((_HALT, 0, 0))
     packed = module.pack(code, _BUILD.trans, _BUILD.nargs, _BUILD.fused)
     fault, _, steps, outputs, values, _ = module.execute(
-        packed,
-        len(code) - 1,
-        depth[0],
-        inputs,
+        packed, len(code) - 1, depth[0], inputs, *_caps(limits), False
+    )
+    return (None if fault < 0 else _BUILD.faults[fault]), steps, tuple(outputs), values
+
+
+@lru_cache(maxsize=16)
+def _caps(limits: Any) -> tuple[int, int, int, int, int]:
+    """The limits as `execute` takes them (at most 2**62): a run uses few Limits, each many times."""
+    return (
         min(limits.max_steps, _CAP),
         min(limits.max_stack, _CAP),
         min(limits.max_call_depth, _CAP),
         min(limits.max_memory, _CAP),
         min(limits.max_output, _CAP),
-        False,
     )
-    return (None if fault < 0 else _BUILD.faults[fault]), steps, tuple(outputs), values
 
 
 def _error(program: Program, name: str, pc: int, values: tuple[int, ...], limits: Any) -> VMError:
@@ -238,16 +242,7 @@ def execute(
         return [], 0, err.at(0, program.code[0] if program.code else None), [] if trace else None
     assert _BUILD is not None
     fault, pc, steps, outputs, values, taken = _BUILD.module.execute(
-        packed,
-        len(program.code),
-        max_depth,
-        inputs,
-        min(limits.max_steps, _CAP),
-        min(limits.max_stack, _CAP),
-        min(limits.max_call_depth, _CAP),
-        min(limits.max_memory, _CAP),
-        min(limits.max_output, _CAP),
-        trace,
+        packed, len(program.code), max_depth, inputs, *_caps(limits), trace
     )
     if fault < 0:
         return outputs, steps, None, taken
