@@ -37,6 +37,8 @@ record-demo-loaded: install
 
 # Record the benchmarks' figures into docs/results/ (a quiet machine gives figures worth quoting).
 record-benches: install
+	$(BIN)/python benchmarks/bench_vm.py --record docs/results/bench-vm.json
+	$(BIN)/python benchmarks/bench_judge.py --record docs/results/bench-judge.json
 	$(BIN)/python benchmarks/bench_train.py --record docs/results/bench-train.json
 	$(BIN)/python benchmarks/bench_threads.py --record docs/results/bench-threads.json
 	$(BIN)/python benchmarks/bench_data.py --record docs/results/bench-data.json

@@ -12,13 +12,12 @@ dataset's answer and once with a wrong one (the value plus one), through
 
 Best of three passes each; prints verdicts/s and same-run ratios. It is not a test.
 
-    .venv/bin/python benchmarks/bench_judge.py [--data DIR] [--record FILE]
+    .venv/bin/python benchmarks/bench_judge.py [--data DIR] [--record docs/results/bench-judge.json]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
@@ -92,9 +91,12 @@ def main() -> None:
     for name, _ in PATHS[1:]:
         print(f"default vs {name}: {rates['default'] / rates[name]:.1f}x")
     if args.record:
-        Path(args.record).write_text(
-            json.dumps({"rows": len(rows), "verdicts_per_s": rates, "same": same}, indent=2)
-        )
+        from cadmus.figures import record_result
+
+        paths = [{"path": name, "verdicts_per_s": rates[name]} for name, _ in PATHS]
+        payload = {"command": "make bench-judge", "rows": len(rows), "verdicts": len(cases), "same": same}
+        record_result(args.record, {**payload, "paths": paths})
+        print(f"recorded: {args.record}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ The VM runs on the path `cadmus.vm.run` takes by default (the compiled one
 wherever it was built; the first line says which); `--backend python` times
 the reference interpreter instead.
 
-    .venv/bin/python benchmarks/bench_vm.py [--backend c|python]
+    .venv/bin/python benchmarks/bench_vm.py [--backend c|python] [--record docs/results/bench-vm.json]
 """
 
 from __future__ import annotations
@@ -230,6 +230,7 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> tuple[float, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["c", "python"], default=None, help="default: run's default")
+    parser.add_argument("--record", metavar="FILE", help="also write the figures here")
     args = parser.parse_args()
     info = backend_info()
     backend = args.backend or info["backend"]
@@ -247,6 +248,7 @@ def main() -> None:
         f"{'program':<14} {'VM steps':>10} {'VM s':>8} {'instr/s':>12} {'CPython s':>10} {'VM/CPython':>10}"
     )
     tot_steps, tot_vm, tot_py = 0, 0.0, 0.0
+    runs = []
     for name, text, py in cases:
         program = assemble(text)
         run(program, limits=limits, backend=backend)  # verify and decode once (cached)
@@ -258,6 +260,7 @@ def main() -> None:
         tot_steps += result.steps
         tot_vm += t_vm
         tot_py += t_py
+        runs.append({"program": name, "steps": result.steps, "vm_s": t_vm, "cpython_s": t_py})
         print(
             f"{name:<14} {result.steps:>10,} {t_vm:>8.3f} {result.steps / t_vm:>12,.0f}"
             f" {t_py:>10.4f} {t_vm / t_py:>9.1f}x"
@@ -266,6 +269,11 @@ def main() -> None:
         f"{'total':<14} {tot_steps:>10,} {tot_vm:>8.3f} {tot_steps / tot_vm:>12,.0f}"
         f" {tot_py:>10.4f} {tot_vm / tot_py:>9.1f}x"
     )
+    if args.record:
+        from cadmus.figures import record_result
+
+        record_result(args.record, {"command": "make bench-vm", "backend": backend, "runs": runs})
+        print(f"recorded: {args.record}")
 
 
 if __name__ == "__main__":

@@ -115,5 +115,11 @@ def test_vm_info_names_the_execution_path():
         "DSL front end: c (default; compiled front end built)",
     ]
     assert info(CADMUS_VM="python")[0] == "backend: python (chosen by CADMUS_VM=python)"
-    assert info(CADMUS_VM="python")[2] == "DSL front end: python (the reference VM is in use; compiled front end built)"
-    assert info(CADMUS_FRONT="python")[2] == "DSL front end: python (CADMUS_FRONT=python; compiled front end built)"
+    assert (
+        info(CADMUS_VM="python")[2]
+        == "DSL front end: python (the reference VM is in use; compiled front end built)"
+    )
+    assert (
+        info(CADMUS_FRONT="python")[2]
+        == "DSL front end: python (CADMUS_FRONT=python; compiled front end built)"
+    )

@@ -262,6 +262,44 @@ def bench_data(results: Path = RESULTS, name: str = "bench-data") -> str:
     return head + table(header, rows)
 
 
+def bench_vm(results: Path = RESULTS) -> str:
+    r = read_result("bench-vm", results)
+    rows = []
+    for run in r["runs"]:
+        rows.append(
+            [
+                run["program"],
+                f"{run['steps']:,}",
+                f"{run['vm_s'] * 1e3:.1f} ms",
+                f"{run['steps'] / run['vm_s'] / 1e6:,.0f}M",
+                f"{run['cpython_s'] * 1e3:.1f} ms",
+                f"{run['vm_s'] / run['cpython_s']:.2f}",
+            ]
+        )
+    head = (
+        f"`{r['command']}` on {r['date']} ({r['machine']['cores']} cores, load average "
+        f"{r['machine']['load_before']:.1f} at the start; VM path `{r['backend']}`; CPU time, best of 3):\n\n"
+    )
+    header = ["program", "VM steps", "VM time", "instructions/s", "CPython time", "VM / CPython"]
+    return head + table(header, rows)
+
+
+def bench_judge(results: Path = RESULTS) -> str:
+    r = read_result("bench-judge", results)
+    base = r["paths"][0]["verdicts_per_s"]
+    rows = [
+        [f"`{p['path']}`", f"{p['verdicts_per_s']:,.0f}", f"{base / p['verdicts_per_s']:.1f}x"]
+        for p in r["paths"]
+    ]
+    head = (
+        f"`{r['command']}` on {r['date']} ({r['machine']['cores']} cores, load average "
+        f"{r['machine']['load_before']:.1f} at the start): {r['rows']:,} rows of the demo dataset (test and OOD "
+        f"splits), each judged with its answer and with a wrong one ({r['verdicts']:,} verdicts per pass, best "
+        f"of 3); the same verdicts on every path: {'yes' if r['same'] else 'NO'}.\n\n"
+    )
+    return head + table(["path", "verdicts/s", "default is faster by"], rows)
+
+
 def bench_threads(results: Path = RESULTS) -> str:
     r = read_result("bench-threads", results)
     rows = [
@@ -551,6 +589,8 @@ BLOCKS: dict[str, Callable[[Path], str]] = {
     "bench-train": bench_train,
     "bench-threads": bench_threads,
     "bench-data": bench_data,
+    "bench-vm": bench_vm,
+    "bench-judge": bench_judge,
     "bench-data-full": lambda results: bench_data(results, "bench-data-full"),
     "demo-summary": demo_summary,
     "demo-table": demo_table,

@@ -258,6 +258,14 @@ def build_complete_stmt(sample: Any) -> Built:
 
 def judge_complete_stmt(prompt: str, answer: str, info: dict[str, Any]) -> Any:
     check_text = info["check"]
+    line = answer[:-1] if answer.endswith("\n") else answer
+    if (not prompt or prompt.endswith("\n")) and "\n" not in line:
+        # One line between the prompt's lines and the hidden check: where the
+        # compiled front end reads the whole text, that line is one statement
+        # and the checks below all hold.
+        fast = _lang().fast_check(prompt + _with_newline(answer) + check_text)
+        if fast is not None:
+            return fast
     module, bad = _parse_answer(prompt + _with_newline(answer) + check_text)
     if module is None:
         return bad

@@ -21,9 +21,10 @@
  * The subset, in the reference grammar's terms (parser.py):
  *   statement  NAME '=' expr | NAME augop expr | 'assert' expr
  *              | 'print' '(' [expr (',' expr)*] ')'
- *   augop      '+=' '-=' '*=' '/=' '%='
+ *   augop      '+=' '-=' '*=' '/=' '%=' '&=' '|=' '^=' '<<=' '>>='
  *   expr       precedence climbing over  == != < <= > >= (4, not chained),
- *              + - (9), * / % (10), unary - (11)
+ *              | (5), ^ (6), & (7), << >> (8), + - (9), * / % (10),
+ *              unary - ~ (11)
  *   atom       NAME (not called, not indexed) | NUM | '(' expr ')'
  */
 
@@ -37,11 +38,13 @@
 
 enum {
     I_PUSH, I_LOAD, I_STORE, I_ENTER, I_HALT, I_ADD, I_SUB, I_MUL, I_DIVT, I_MODT, I_NEG,
-    I_EQ, I_NE, I_LT, I_LE, I_GT, I_GE, I_ASSERT, I_ASSERTEQ, I_PRINT, I_INCL, N_OPS
+    I_EQ, I_NE, I_LT, I_LE, I_GT, I_GE, I_ASSERT, I_ASSERTEQ, I_PRINT, I_INCL,
+    I_BAND, I_BOR, I_BXOR, I_SHL, I_SHR, I_BNOT, N_OPS
 };
 static const char *const op_names[N_OPS] = {
     "push", "load", "store", "enter", "halt", "add", "sub", "mul", "divt", "modt", "neg",
     "eq", "ne", "lt", "le", "gt", "ge", "assert", "asserteq", "print", "incl",
+    "band", "bor", "bxor", "shl", "shr", "bnot",
 };
 static long long codes[N_OPS];
 static int configured = 0;
@@ -64,7 +67,8 @@ static int n_reserved = 0;
 enum {
     T_END, T_NAME, T_NUM, T_ASSERT, T_PRINT,
     T_ASSIGN, T_AUG_ADD, T_AUG_SUB, T_AUG_MUL, T_AUG_DIV, T_AUG_MOD,
-    T_ADD, T_SUB, T_MUL, T_DIV, T_MOD,
+    T_AUG_BAND, T_AUG_BOR, T_AUG_BXOR, T_AUG_SHL, T_AUG_SHR, /* T_ASSIGN..T_AUG_SHR: assignments */
+    T_ADD, T_SUB, T_MUL, T_DIV, T_MOD, T_BAND, T_BOR, T_BXOR, T_SHL, T_SHR, T_INV,
     T_EQ, T_NE, T_LT, T_LE, T_GT, T_GE,
     T_LPAREN, T_RPAREN, T_COMMA,
 };
@@ -155,10 +159,14 @@ lex_line(const char *s, Py_ssize_t n, Tok *toks)
             continue;
         }
         char d = i + 1 < n ? s[i + 1] : '\0';
+        char e = i + 2 < n ? s[i + 2] : '\0';
         int kind;
         int len = 1;
-        if (d == '=' && (c == '=' || c == '!' || c == '<' || c == '>' || c == '+' || c == '-' || c == '*'
-                         || c == '/' || c == '%')) {
+        if ((c == '<' || c == '>') && d == c) { /* shifts, longest first */
+            len = e == '=' ? 3 : 2;
+            kind = c == '<' ? (len == 3 ? T_AUG_SHL : T_SHL) : (len == 3 ? T_AUG_SHR : T_SHR);
+        } else if (d == '=' && (c == '=' || c == '!' || c == '<' || c == '>' || c == '+' || c == '-' || c == '*'
+                                || c == '/' || c == '%' || c == '&' || c == '|' || c == '^')) {
             len = 2;
             switch (c) {
             case '=': kind = T_EQ; break;
@@ -169,10 +177,11 @@ lex_line(const char *s, Py_ssize_t n, Tok *toks)
             case '-': kind = T_AUG_SUB; break;
             case '*': kind = T_AUG_MUL; break;
             case '/': kind = T_AUG_DIV; break;
-            default: kind = T_AUG_MOD; break;
+            case '%': kind = T_AUG_MOD; break;
+            case '&': kind = T_AUG_BAND; break;
+            case '|': kind = T_AUG_BOR; break;
+            default: kind = T_AUG_BXOR; break;
             }
-        } else if ((c == '<' || c == '>') && d == c) {
-            return NOT_MINE; /* shifts */
         } else {
             switch (c) {
             case '=': kind = T_ASSIGN; break;
@@ -181,6 +190,10 @@ lex_line(const char *s, Py_ssize_t n, Tok *toks)
             case '*': kind = T_MUL; break;
             case '/': kind = T_DIV; break;
             case '%': kind = T_MOD; break;
+            case '&': kind = T_BAND; break;
+            case '|': kind = T_BOR; break;
+            case '^': kind = T_BXOR; break;
+            case '~': kind = T_INV; break;
             case '<': kind = T_LT; break;
             case '>': kind = T_GT; break;
             case '(': kind = T_LPAREN; break;
@@ -199,7 +212,7 @@ lex_line(const char *s, Py_ssize_t n, Tok *toks)
 
 /* ---- expressions: a tree, then code, as the reference does ------------------- */
 
-enum { N_NUM, N_NAME, N_NEG, N_BIN };
+enum { N_NUM, N_NAME, N_NEG, N_INV, N_BIN };
 
 typedef struct {
     int kind;
@@ -253,6 +266,11 @@ binary_info(int kind, int *op)
     case T_LE: *op = I_LE; return 4;
     case T_GT: *op = I_GT; return 4;
     case T_GE: *op = I_GE; return 4;
+    case T_BOR: *op = I_BOR; return 5;
+    case T_BXOR: *op = I_BXOR; return 6;
+    case T_BAND: *op = I_BAND; return 7;
+    case T_SHL: *op = I_SHL; return 8;
+    case T_SHR: *op = I_SHR; return 8;
     case T_ADD: *op = I_ADD; return 9;
     case T_SUB: *op = I_SUB; return 9;
     case T_MUL: *op = I_MUL; return 10;
@@ -305,10 +323,11 @@ parse_expr(Parser *p, int min_level)
     if (++p->depth > MAX_DEPTH)
         return NOT_MINE;
     int left;
-    if (p->toks[p->pos].kind == T_SUB) {
+    int unary = p->toks[p->pos].kind;
+    if (unary == T_SUB || unary == T_INV) {
         p->pos++;
         int operand = parse_expr(p, 11);
-        if (operand < 0 || (left = new_node(p, N_NEG)) < 0)
+        if (operand < 0 || (left = new_node(p, unary == T_SUB ? N_NEG : N_INV)) < 0)
             return NOT_MINE;
         p->nodes[left].left = operand;
     } else if ((left = parse_atom(p)) < 0) {
@@ -377,6 +396,10 @@ emit_expr(Code *c, const Parser *p, int at)
             emit(c, I_NEG, 0, 0);
         }
         break;
+    case N_INV:
+        emit_expr(c, p, nd->left);
+        emit(c, I_BNOT, 0, 0);
+        break;
     default:
         emit_expr(c, p, nd->left);
         emit_expr(c, p, nd->right);
@@ -442,7 +465,7 @@ parse_statement(Parser *p, Stmt *st)
                 return NOT_MINE;
         }
         p->pos++;
-    } else if (t[0].kind == T_NAME && t[1].kind >= T_ASSIGN && t[1].kind <= T_AUG_MOD) {
+    } else if (t[0].kind == T_NAME && t[1].kind >= T_ASSIGN && t[1].kind <= T_AUG_SHR) {
         st->kind = t[1].kind;
         p->pos = 2;
         if ((st->expr = parse_expr(p, 1)) < 0)
@@ -498,11 +521,8 @@ emit_statement(Code *c, const Parser *p, const Stmt *st, PyObject *assert_lines)
         emit(c, I_PRINT, st->nargs, 0);
         break;
     default: { /* augmented: `x += k` and `x -= k` are one incl */
-        int op = st->kind == T_AUG_ADD ? I_ADD
-                 : st->kind == T_AUG_SUB ? I_SUB
-                 : st->kind == T_AUG_MUL ? I_MUL
-                 : st->kind == T_AUG_DIV ? I_DIVT
-                                         : I_MODT;
+        static const int aug_ops[] = {I_ADD, I_SUB, I_MUL, I_DIVT, I_MODT, I_BAND, I_BOR, I_BXOR, I_SHL, I_SHR};
+        int op = aug_ops[st->kind - T_AUG_ADD];
         if ((op == I_ADD || op == I_SUB) && constant(p, st->expr, &k)) {
             /* -k of INT64_MIN cannot be: literals are at most INT64_MAX, so k >= -INT64_MAX */
             emit(c, I_INCL, st->slot, op == I_SUB ? -k : k);

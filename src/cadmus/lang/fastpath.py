@@ -2,7 +2,8 @@
 
 `check` on DSL text first asks it for the program's code: it reads
 assignments, augmented assignments, asserts and prints of integer
-expressions (one statement per line, no blocks, no calls) and emits exactly
+expressions (arithmetic, bitwise and comparison operators; one statement per
+line, no blocks, calls or arrays; the grammar is at the top of _cdsl.c) and emits exactly
 what `compiler.py` emits, with no tree built. The code then runs on the
 compiled VM (`cadmus.vm.run_code`). Anything else, and every program the
 reference would report an error for, comes back None and takes the reference
