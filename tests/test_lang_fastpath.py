@@ -307,3 +307,30 @@ def test_the_environment_can_leave_the_front_end_out():
         text=True,
     )
     assert bad.returncode != 0 and "CADMUS_FRONT='fast'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_without_the_extensions_everything_runs_on_the_reference_paths():
+    """A machine without a C compiler: neither extension importable, same results."""
+    code = """
+import sys
+sys.modules["cadmus.vm._cvm"] = None  # import fails as if never built
+sys.modules["cadmus.lang._cdsl"] = None
+from cadmus.lang import check, front_end_info
+from cadmus.vm import backend_info
+from cadmus.data import judge
+info, front = backend_info(), front_end_info()
+assert info["backend"] == "python" and info["compiled"].startswith("not built"), info
+assert front["front_end"] == "python" and front["compiled"].startswith("not built"), front
+print(check("a = 6\\nb = a * 7\\nprint(b)\\nassert b == 42\\n"))
+print(check("a = 6\\nassert a == 7\\n"))
+print(judge("complete", "a = 6\\nb = a - 9\\nassert b == ", "-3", "{}"))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "true (13 steps)",
+        "line 2: assertion failed: 6 != 7",
+        "true (11 steps)",
+    ]
+    # and what the compiled paths say of the same programs
+    assert str(check("a = 6\nb = a * 7\nprint(b)\nassert b == 42\n")) == "true (13 steps)"
