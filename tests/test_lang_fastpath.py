@@ -334,3 +334,46 @@ print(judge("complete", "a = 6\\nb = a - 9\\nassert b == ", "-3", "{}"))
     ]
     # and what the compiled paths say of the same programs
     assert str(check("a = 6\nb = a * 7\nprint(b)\nassert b == 42\n")) == "true (13 steps)"
+
+
+@pytest.mark.parametrize(
+    "fmt,prompt,answer",
+    [
+        ("complete", "x = 1\ny = x == ", "1"),  # the last line is no assert
+        ("complete", "x = 1\nx += x == ", "1"),
+        ("complete", "x = 1\nassert (x == ", "1)"),  # the answer closes the prompt's parenthesis
+        ("complete", "x = 1\nprint(x == ", "1)"),
+        ("complete", "x = 1\nassert x < 2 == ", "1"),  # a chain
+        ("complete", "x = 1\nassert x == ", "(1"),
+        ("complete", "assert 1 == ", "1"),
+        ("complete_stmt", "x = 1", "y = 2"),  # no newline between the prompt and the answer
+        ("output", "x = 1\nprint(x)\n# output:\n", "1\n\n"),
+        ("output", "x = 1\nprint(x)\n# output:\n", " 1 "),
+    ],
+)
+def test_odd_prompts_are_judged_like_the_reference(monkeypatch, fmt, prompt, answer):
+    info = {"check": "assert y == 2\n"} if fmt == "complete_stmt" else {}
+    fast = judge(fmt, prompt, answer, info)
+    monkeypatch.setattr(fastpath, "_CDSL", None)
+    assert fast == judge(fmt, prompt, answer, info)
+
+
+def test_run_code_checks_operands():
+    from cadmus.vm import BY_NAME, DEFAULT_LIMITS, InvalidProgram, run_code
+
+    load, enter, push = BY_NAME["load"].code, BY_NAME["enter"].code, BY_NAME["push"].code
+    assert run_code([(enter, 1, 0), (push, 5, 0), (BY_NAME["print"].code, 1, 0)], (), DEFAULT_LIMITS)[2] == (
+        (5,),
+    )
+    for bad in ([(enter, 1, 0), (load, -1, 0)], [(enter, -3, 0)], [(999, 0, 0)], [(push, 1, 7)]):
+        with pytest.raises(InvalidProgram):
+            run_code(bad, (), DEFAULT_LIMITS)
+
+
+def test_a_bad_cadmus_vm_does_not_break_importing_the_language():
+    code = "import cadmus.lang, cadmus.data; print(cadmus.lang.front_end_info()['front_end'])"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "CADMUS_VM": "bogus"}, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "python"

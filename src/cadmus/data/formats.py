@@ -207,11 +207,31 @@ def _with_newline(answer: str) -> str:
 _CLOSED_ANSWER = re.compile(r"[0-9 +\-*/%()]+\n?\Z")
 
 
+def _balanced(text: str) -> bool:
+    """No ')' closes a '(' opened before `text`, and every '(' is closed."""
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
 def judge_complete(prompt: str, answer: str, info: dict[str, Any]) -> Any:
-    if prompt.endswith("== ") and _CLOSED_ANSWER.match(answer):
-        # Then prompt + answer is the prompt's program with its final assert
-        # completed by a closed expression (the checks below all hold), and
-        # the compiled front end judges it when it reads it.
+    if (
+        prompt.endswith("== ")
+        and prompt[prompt.rfind("\n") + 1 :].startswith("assert ")
+        and _CLOSED_ANSWER.match(answer)
+        and _balanced(answer)
+    ):
+        # The last line is `assert L == ` and the answer a closed expression
+        # that closes nothing of L: where the compiled front end reads the
+        # whole text, its last statement is `assert L == answer` (a comparison
+        # inside L would be a chain, which it declines), so the checks below
+        # all hold and its verdict is theirs.
         fast = _lang().fast_check(prompt + _with_newline(answer))
         if fast is not None:
             return fast

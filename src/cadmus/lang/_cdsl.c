@@ -127,12 +127,14 @@ lex_line(const char *s, Py_ssize_t n, Tok *toks)
             Py_ssize_t j = i + 1;
             while (j < n && is_name_char(s[j]))
                 j++;
+            if (j - i > MAX_NAME_LEN)
+                return NOT_MINE; /* before the length is narrowed to an int */
             t->len = (int)(j - i);
             if (t->len == 6 && memcmp(t->s, "assert", 6) == 0)
                 t->kind = T_ASSERT;
             else if (t->len == 5 && memcmp(t->s, "print", 5) == 0)
                 t->kind = T_PRINT;
-            else if (t->len > MAX_NAME_LEN || is_reserved(t->s, t->len))
+            else if (is_reserved(t->s, t->len))
                 return NOT_MINE;
             else
                 t->kind = T_NAME;

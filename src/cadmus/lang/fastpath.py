@@ -58,7 +58,11 @@ def _choose() -> tuple[Any, str, str | None]:
         if asked == "c":
             return None, "", f"{ENV}=c but the compiled front end is {_STATUS}"
         return None, f"the compiled front end is {_STATUS}", None
-    if backend() != "c":
+    try:
+        vm = backend()
+    except CadmusError:  # a CADMUS_VM that cannot be had: `cadmus vm info` and every run say so
+        return None, "the VM's path is not chosen", None
+    if vm != "c":
         return None, "the reference VM is in use", None
     return _BUILT, f"{ENV}=c" if asked == "c" else "default", None
 

@@ -27,9 +27,9 @@ from typing import Any, NamedTuple
 
 from cadmus.errors import CadmusError
 from cadmus.vm import faults
-from cadmus.vm.errors import VMError
-from cadmus.vm.isa import BY_NAME, ISA
-from cadmus.vm.program import Program
+from cadmus.vm.errors import InvalidProgram, VMError
+from cadmus.vm.isa import BY_NAME, ISA, Operand
+from cadmus.vm.program import Program, instr_problem
 from cadmus.vm.verify import _CALL, _FLOW, _PICK, _POPS, _PRINT, _PUSHES
 
 BACKENDS = ("c", "python")
@@ -176,17 +176,45 @@ def pack(code: list[tuple[int, int, int]]) -> bytes:
     return _BUILD.module.pack(code, _BUILD.trans, _BUILD.nargs, _BUILD.fused)  # type: ignore[no-any-return]
 
 
+_CHECKED: set[tuple[int, int, int]] = set()  # (op, a, b) entries whose operands were checked
+_CHECKED_MAX = 100_000
+_N_OPS = len(ISA)
+_NO_TARGETS = frozenset(info.code for info in ISA if Operand.TARGET not in info.operands)
+
+
+def _check_flat(code: list[tuple[int, int, int]]) -> None:
+    """Raise InvalidProgram unless every entry is an instruction with valid
+    operands (what `Program` checks; the compiled path trusts them). Entries
+    already checked are remembered: compiled code repeats a few (push 1, load 0)."""
+    checked = _CHECKED
+    n = len(code)
+    for pc, entry in enumerate(code):
+        if entry in checked:
+            continue
+        op, a, b = entry
+        if type(op) is not int or not 0 <= op < _N_OPS:
+            raise InvalidProgram(f"pc {pc}: unknown opcode {op!r}")
+        k = len(ISA[op].operands)
+        problem = instr_problem(op, (a, b)[:k], n) if (a, b)[k:] == (0, 0)[k:] else "operand past its count"
+        if problem is not None:
+            raise InvalidProgram(f"pc {pc}: {ISA[op].name}: {problem}")
+        if op in _NO_TARGETS and len(checked) < _CHECKED_MAX:
+            checked.add(entry)
+
+
 def run_code(
     code: list[tuple[int, int, int]], inputs: tuple[int, ...], limits: Any
 ) -> tuple[str | None, int, tuple[tuple[int, ...], ...], tuple[int, ...]] | None:
-    """Run a compiler's own code (operand-checked by construction, no Program
-    built) on the compiled path: (fault name or None, steps, outputs, the
-    fault's values). None when the compiled path is not in use, or the code
-    is not what `execute` trusts (an underflow, more stack than the limit):
-    the caller then takes the reference path, which also says what is wrong.
+    """Run flat code, (op, a, b) per instruction as a compiler emits it, on the
+    compiled path without building a Program: (fault name or None, steps,
+    outputs, the fault's values). Operands are checked (InvalidProgram);
+    None when the compiled path is not in use, or the code is not what
+    `execute` runs as it is (an underflow, more stack than the limit): the
+    caller then takes the reference path, which also says what is wrong.
     `code` is extended with the halt past its end."""
     if _DEFAULT != "c" or _BUILD is None:
         return None
+    _check_flat(code)
     module = _BUILD.module
     depth = module.analyze(code, *_BUILD.analysis)
     if depth is None or depth[1] or depth[0] > limits.max_stack:
