@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -28,9 +29,10 @@ import cadmus.lang.verdict as verdict_module
 from cadmus.data import build_dataset, config_from_dict, judge
 from cadmus.eval import read_split
 from cadmus.lang import check, execute
-from cadmus.vm import Limits
+from cadmus.vm import BY_NAME, DEFAULT_LIMITS, ISA, Instr, InvalidProgram, Limits, Op, Program, run, run_code
 from cadmus.vm.verify import check_operands
 
+LIMITS = Limits(max_steps=500)
 N_SEEDED = int(os.environ.get("CADMUS_FRONT_DIFF_N", "10000"))
 NAMES = ("a", "b", "x", "y1", "_t", "total")
 RESERVED = ("len", "read", "for", "range", "not", "and", "pass")
@@ -359,15 +361,62 @@ def test_odd_prompts_are_judged_like_the_reference(monkeypatch, fmt, prompt, ans
 
 
 def test_run_code_checks_operands():
-    from cadmus.vm import BY_NAME, DEFAULT_LIMITS, InvalidProgram, run_code
-
-    load, enter, push = BY_NAME["load"].code, BY_NAME["enter"].code, BY_NAME["push"].code
-    assert run_code([(enter, 1, 0), (push, 5, 0), (BY_NAME["print"].code, 1, 0)], (), DEFAULT_LIMITS)[2] == (
-        (5,),
-    )
-    for bad in ([(enter, 1, 0), (load, -1, 0)], [(enter, -3, 0)], [(999, 0, 0)], [(push, 1, 7)]):
-        with pytest.raises(InvalidProgram):
+    load, enter, push, jmp = (BY_NAME[name].code for name in ("load", "enter", "push", "jmp"))
+    printed = run_code([(enter, 1, 0), (push, 5, 0), (BY_NAME["print"].code, 1, 0)], (), DEFAULT_LIMITS)
+    assert printed is not None and printed[2] == ((5,),)
+    bad_code = {
+        "slot -1 outside": [(enter, 1, 0), (load, -1, 0)],
+        "count -3 outside": [(enter, -3, 0)],
+        "unknown opcode 999": [(999, 0, 0)],
+        "an operand past its count": [(push, 1, 7)],
+        "target 9 outside 0..1": [(jmp, 9, 0)],
+        "not an (op, a, b) tuple": [(push, 1)],
+        "constant": [(push, 2**63, 0)],
+    }
+    for message, bad in bad_code.items():
+        with pytest.raises(InvalidProgram, match=re.escape(message)):
             run_code(bad, (), DEFAULT_LIMITS)
+
+
+def _flat_entry(op: int, a: int, b: int, tidy: bool) -> tuple[int, int, int]:
+    """(op, a, b), mostly with the operands past the instruction's count zeroed."""
+    k = len(ISA[op].operands)
+    return (op, *(*(a, b)[:k], 0, 0)[:2]) if tidy else (op, a, b)
+
+
+_PUSH_CODE = BY_NAME["push"].code
+flat_entries = st.builds(
+    _flat_entry,
+    st.sampled_from([i.code for i in ISA] + [_PUSH_CODE] * 30),
+    st.integers(-2, 6),
+    st.integers(-1, 3),
+    st.integers(0, 9).map(bool),
+)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(flat_entries, min_size=1, max_size=12), st.lists(st.integers(-5, 5), max_size=3))
+def test_run_code_agrees_with_run_on_any_flat_code(flat, inputs):
+    """Random flat code: refused as the Program would be, else the same run (or left to the reference)."""
+    try:
+        if any((a, b)[len(ISA[op].operands) :] != (0, 0)[len(ISA[op].operands) :] for op, a, b in flat):
+            raise InvalidProgram("an operand past its count")
+        program = Program(tuple(Instr(Op(op), (a, b)[: len(ISA[op].operands)]) for op, a, b in flat))
+        reference = run(program, tuple(inputs), LIMITS)
+    except InvalidProgram:
+        reference = None
+    try:
+        ran = run_code(list(flat), tuple(inputs), LIMITS)
+    except InvalidProgram:
+        assert reference is None
+        return
+    if ran is None:
+        return  # the reference path runs it (or says what is wrong)
+    assert reference is not None
+    fault, steps, outputs, _ = ran
+    assert (
+        (fault is None) == reference.ok and steps == reference.steps and outputs == tuple(reference.outputs)
+    )
 
 
 def test_a_bad_cadmus_vm_does_not_break_importing_the_language():

@@ -60,6 +60,7 @@ from cadmus.lang import (
     Unary,
     UnaryKind,
     const_value,
+    fast_check,
     num,
 )
 
@@ -232,7 +233,7 @@ def judge_complete(prompt: str, answer: str, info: dict[str, Any]) -> Any:
         # whole text, its last statement is `assert L == answer` (a comparison
         # inside L would be a chain, which it declines), so the checks below
         # all hold and its verdict is theirs.
-        fast = _lang().fast_check(prompt + _with_newline(answer))
+        fast = fast_check(prompt + _with_newline(answer))
         if fast is not None:
             return fast
     module, bad = _parse_answer(prompt + _with_newline(answer))
@@ -283,7 +284,7 @@ def judge_complete_stmt(prompt: str, answer: str, info: dict[str, Any]) -> Any:
         # One line between the prompt's lines and the hidden check: where the
         # compiled front end reads the whole text, that line is one statement
         # and the checks below all hold.
-        fast = _lang().fast_check(prompt + _with_newline(answer) + check_text)
+        fast = fast_check(prompt + _with_newline(answer) + check_text)
         if fast is not None:
             return fast
     module, bad = _parse_answer(prompt + _with_newline(answer) + check_text)
@@ -329,7 +330,7 @@ def _program_of(prompt: str, separator: str) -> tuple[Module | None, Any]:
 
 def judge_output(prompt: str, answer: str, info: dict[str, Any]) -> Any:
     if prompt.endswith(OUTPUT_SEPARATOR):
-        fast = _lang().fast_check(prompt[: -len(OUTPUT_SEPARATOR)])
+        fast = fast_check(prompt[: -len(OUTPUT_SEPARATOR)])
         if fast is not None:
             return _compare_output(fast, answer)
     module, bad = _program_of(prompt, OUTPUT_SEPARATOR)

@@ -12,7 +12,9 @@
  *            fusing some adjacent pairs into one dispatch (FUSED);
  *   execute  run it: threaded dispatch (labels as values; GCC or Clang, which
  *            the overflow builtins need anyway), the step budget checked
- *            before every dispatch.
+ *            before every dispatch;
+ *   run_flat check the operands of flat code (no Program built), then
+ *            analyze, pack and execute it in one call (native.run_code).
  *
  * What this file does not do:
  *   - number the opcodes. Its own enum lists them by mnemonic (OPCODE_NAMES);
@@ -1166,10 +1168,117 @@ done:
     return result;
 }
 
+/* Operand kinds, as run_flat's `kinds` table gives them per ISA code and operand (isa.Operand + 1; 0: none). */
+enum { K_NONE, K_INT, K_SLOT, K_TARGET, K_COUNT, K_ID };
+#define MAX_SLOT ((int64_t)1 << 16) /* program.py's MAX_SLOT */
+
+/* 0 when every entry of `code` is (op, a, b) with a known op and operands of
+   their kinds (program.py's operand_error; targets within 0..n), else -1
+   (with or without an exception set). */
+static int
+check_flat(PyObject *code, const int64_t *kinds, Py_ssize_t ncodes)
+{
+    Py_ssize_t n = PyList_GET_SIZE(code);
+    for (Py_ssize_t pc = 0; pc < n; pc++) {
+        PyObject *t = PyList_GET_ITEM(code, pc);
+        int64_t v[3];
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3)
+            return -1;
+        for (int i = 0; i < 3; i++) {
+            PyObject *x = PyTuple_GET_ITEM(t, i);
+            if (!PyLong_Check(x) || as_int64(x, &v[i]) < 0)
+                return -1;
+        }
+        if (v[0] < 0 || v[0] >= ncodes)
+            return -1;
+        for (int i = 0; i < 2; i++) {
+            int64_t x = v[i + 1];
+            switch (kinds[v[0] * 2 + i]) {
+            case K_NONE: if (x != 0) return -1; break;
+            case K_INT: break;
+            case K_SLOT:
+            case K_COUNT: if (x < 0 || x >= MAX_SLOT) return -1; break;
+            case K_TARGET: if (x < 0 || x > n) return -1; break;
+            default: if (x < 0) return -1; break;
+            }
+        }
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(run_flat_doc,
+"run_flat(code, kinds, analysis, packing, halt, inputs, max_steps, max_stack, max_call_depth, max_memory, max_output)\n"
+"--\n\n"
+"Check the operands of flat code (a list of (op, a, b) tuples of ISA codes,\n"
+"no sentinel; kinds: bytes of int64, two per ISA instruction, Operand + 1\n"
+"or 0 for none),\n"
+"then analyze (analysis: its six tables), append `halt`, pack (packing:\n"
+"trans, nargs, fused) and execute, in one call. Returns False when an operand\n"
+"is bad (the caller says which), None when the analysis rejects the code,\n"
+"finds an underflow or a depth over max_stack, else execute()'s result.");
+
+static PyObject *
+run_flat(PyObject *self, PyObject *const *args, Py_ssize_t nargs_given)
+{
+    if (nargs_given != 11 || !PyList_Check(args[0]) || !PyBytes_Check(args[1]) || !PyTuple_Check(args[2])
+        || PyTuple_GET_SIZE(args[2]) != 6 || !PyTuple_Check(args[3]) || PyTuple_GET_SIZE(args[3]) != 3
+        || !PyTuple_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "run_flat(code: list, kinds: bytes, analysis: tuple, packing: tuple, halt, inputs: tuple, 5 limits)");
+        return NULL;
+    }
+    PyObject *code = args[0];
+    Py_ssize_t ncodes = PyBytes_GET_SIZE(args[1]) / (Py_ssize_t)(2 * sizeof(int64_t));
+    if (check_flat(code, (const int64_t *)PyBytes_AS_STRING(args[1]), ncodes) < 0) {
+        if (PyErr_Occurred())
+            PyErr_Clear();
+        Py_RETURN_FALSE;
+    }
+    PyObject *analysis[7] = {code};
+    for (int i = 0; i < 6; i++)
+        analysis[i + 1] = PyTuple_GET_ITEM(args[2], i);
+    PyObject *an = analyze(self, analysis, 7);
+    if (an == NULL || an == Py_None)
+        return an;
+    int64_t depth, max_stack;
+    if (as_int64(PyTuple_GET_ITEM(an, 0), &depth) < 0 || as_int64(args[7], &max_stack) < 0) {
+        Py_DECREF(an);
+        return NULL;
+    }
+    int refuse = PyTuple_GET_SIZE(PyTuple_GET_ITEM(an, 1)) > 0 || depth > max_stack;
+    PyObject *depth_obj = Py_NewRef(PyTuple_GET_ITEM(an, 0));
+    Py_DECREF(an);
+    if (refuse) {
+        Py_DECREF(depth_obj);
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(code);
+    PyObject *n_obj = PyLong_FromSsize_t(n);
+    if (n_obj == NULL || PyList_Append(code, args[4]) < 0) {
+        Py_XDECREF(n_obj);
+        Py_DECREF(depth_obj);
+        return NULL;
+    }
+    PyObject *packing[4] = {code, PyTuple_GET_ITEM(args[3], 0), PyTuple_GET_ITEM(args[3], 1),
+                            PyTuple_GET_ITEM(args[3], 2)};
+    PyObject *packed = pack(self, packing, 4);
+    PyObject *result = NULL;
+    if (packed != NULL) {
+        PyObject *run[10] = {packed, n_obj, depth_obj, args[5], args[6], args[7], args[8], args[9], args[10],
+                             Py_False};
+        result = execute(self, run, 10);
+        Py_DECREF(packed);
+    }
+    Py_DECREF(n_obj);
+    Py_DECREF(depth_obj);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"execute", (PyCFunction)(void (*)(void))execute, METH_FASTCALL, execute_doc},
     {"pack", (PyCFunction)(void (*)(void))pack, METH_FASTCALL, pack_doc},
     {"analyze", (PyCFunction)(void (*)(void))analyze, METH_FASTCALL, analyze_doc},
+    {"run_flat", (PyCFunction)(void (*)(void))run_flat, METH_FASTCALL, run_flat_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -22,19 +22,18 @@ from __future__ import annotations
 import importlib
 import os
 from array import array
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from cadmus.errors import CadmusError
 from cadmus.vm import faults
 from cadmus.vm.errors import InvalidProgram, VMError
-from cadmus.vm.isa import BY_NAME, ISA, Operand
+from cadmus.vm.isa import BY_NAME, ISA
 from cadmus.vm.program import Program, instr_problem
 from cadmus.vm.verify import _CALL, _FLOW, _PICK, _POPS, _PRINT, _PUSHES
 
 BACKENDS = ("c", "python")
 ENV = "CADMUS_VM"
-_HALT = BY_NAME["halt"].code
+_HALT_ENTRY = (BY_NAME["halt"].code, 0, 0)
 _CAP = 2**62  # limits above this are unreachable; the C side works in int64
 
 # Fault -> the Limits field its message names.
@@ -73,6 +72,8 @@ class _Build(NamedTuple):
     fused: bytes  # int64 per pair of codes: the fused opcode, or -1
     faults: tuple[str, ...]
     analysis: tuple[bytes, bytes, bytes, int, int, int]  # pops, pushes, flow; call, print, pick
+    kinds: bytes  # int64 per ISA code and operand position: Operand + 1, 0 for none (run_flat's check)
+    packing: tuple[bytes, bytes, bytes]  # trans, nargs, fused: what run_flat passes to pack
 
 
 def _load() -> tuple[_Build | None, str]:
@@ -102,7 +103,11 @@ def _load() -> tuple[_Build | None, str]:
     trans = [names.index(name) for name in wanted]
     table = lambda values: array("q", values).tobytes()  # noqa: E731
     analysis = (table(_POPS), table(_PUSHES), table(_FLOW), _CALL, _PRINT, _PICK)
-    return _Build(module, table(trans), table(nargs), table(fused), fault_names, analysis), "built"
+    kinds: list[int] = []
+    for info in ISA:  # at most two operands
+        kinds += ([int(kind) + 1 for kind in info.operands] + [0, 0])[:2]
+    packing = (table(trans), table(nargs), table(fused))
+    return _Build(module, *packing, fault_names, analysis, table(kinds), packing), "built"
 
 
 _BUILD, _STATUS = _load()
@@ -176,30 +181,22 @@ def pack(code: list[tuple[int, int, int]]) -> bytes:
     return _BUILD.module.pack(code, _BUILD.trans, _BUILD.nargs, _BUILD.fused)  # type: ignore[no-any-return]
 
 
-_CHECKED: set[tuple[int, int, int]] = set()  # (op, a, b) entries whose operands were checked
-_CHECKED_MAX = 100_000
-_N_OPS = len(ISA)
-_NO_TARGETS = frozenset(info.code for info in ISA if Operand.TARGET not in info.operands)
-
-
-def _check_flat(code: list[tuple[int, int, int]]) -> None:
-    """Raise InvalidProgram unless every entry is an instruction with valid
-    operands (what `Program` checks; the compiled path trusts them). Entries
-    already checked are remembered: compiled code repeats a few (push 1, load 0)."""
-    checked = _CHECKED
+def _bad_flat(code: list[Any]) -> InvalidProgram:
+    """What is wrong with flat code the extension's check refused (in program.py's words)."""
     n = len(code)
     for pc, entry in enumerate(code):
-        if entry in checked:
-            continue
+        if type(entry) is not tuple or len(entry) != 3 or any(type(x) is not int for x in entry):
+            return InvalidProgram(f"pc {pc}: {entry!r} is not an (op, a, b) tuple of integers")
         op, a, b = entry
-        if type(op) is not int or not 0 <= op < _N_OPS:
-            raise InvalidProgram(f"pc {pc}: unknown opcode {op!r}")
+        if not 0 <= op < len(ISA):
+            return InvalidProgram(f"pc {pc}: unknown opcode {op}")
         k = len(ISA[op].operands)
-        problem = instr_problem(op, (a, b)[:k], n) if (a, b)[k:] == (0, 0)[k:] else "operand past its count"
+        problem = (
+            instr_problem(op, (a, b)[:k], n) if (a, b)[k:] == (0, 0)[k:] else "an operand past its count"
+        )
         if problem is not None:
-            raise InvalidProgram(f"pc {pc}: {ISA[op].name}: {problem}")
-        if op in _NO_TARGETS and len(checked) < _CHECKED_MAX:
-            checked.add(entry)
+            return InvalidProgram(f"pc {pc}: {ISA[op].name}: {problem}")
+    return InvalidProgram("malformed code")
 
 
 def run_code(
@@ -214,29 +211,37 @@ def run_code(
     `code` is extended with the halt past its end."""
     if _DEFAULT != "c" or _BUILD is None:
         return None
-    _check_flat(code)
-    module = _BUILD.module
-    depth = module.analyze(code, *_BUILD.analysis)
-    if depth is None or depth[1] or depth[0] > limits.max_stack:
-        return None
-    code.append((_HALT, 0, 0))
-    packed = module.pack(code, _BUILD.trans, _BUILD.nargs, _BUILD.fused)
-    fault, _, steps, outputs, values, _ = module.execute(
-        packed, len(code) - 1, depth[0], inputs, *_caps(limits), False
+    build = _BUILD
+    ran = build.module.run_flat(
+        code, build.kinds, build.analysis, build.packing, _HALT_ENTRY, inputs, *_caps(limits)
     )
-    return (None if fault < 0 else _BUILD.faults[fault]), steps, tuple(outputs), values
+    if ran is None:
+        return None
+    if ran is False:
+        raise _bad_flat(code)
+    fault, _, steps, outputs, values, _ = ran
+    return (None if fault < 0 else build.faults[fault]), steps, tuple(outputs), values
 
 
-@lru_cache(maxsize=16)
+_LAST_CAPS: tuple[Any, tuple[int, int, int, int, int]] = (None, (0, 0, 0, 0, 0))
+
+
 def _caps(limits: Any) -> tuple[int, int, int, int, int]:
-    """The limits as `execute` takes them (at most 2**62): a run uses few Limits, each many times."""
-    return (
+    """The limits as `execute` takes them (at most 2**62), kept for the last
+    Limits object seen: runs mostly share one (hashing a dataclass costs more)."""
+    global _LAST_CAPS
+    last, caps = _LAST_CAPS
+    if limits is last:
+        return caps
+    caps = (
         min(limits.max_steps, _CAP),
         min(limits.max_stack, _CAP),
         min(limits.max_call_depth, _CAP),
         min(limits.max_memory, _CAP),
         min(limits.max_output, _CAP),
     )
+    _LAST_CAPS = (limits, caps)
+    return caps
 
 
 def _error(program: Program, name: str, pc: int, values: tuple[int, ...], limits: Any) -> VMError:
