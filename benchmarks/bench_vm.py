@@ -2,7 +2,7 @@
 
 Each program is written in VM assembly and, for comparison, as the same
 computation in plain Python, timed in the same run. A figure, not a test:
-`make bench-vm`. Times are CPU time of this process (best of 3), so other
+`make bench-vm`. Times are CPU time of this process (best of 7), so other
 work on a shared machine disturbs them less than wall-clock time would.
 
 The VM runs on the path `cadmus.vm.run` takes by default (the compiled one
@@ -252,7 +252,7 @@ def main() -> None:
     for name, text, py in cases:
         program = assemble(text)
         run(program, limits=limits, backend=backend)  # verify and decode once (cached)
-        t_vm, result = best_of(lambda p=program: run(p, limits=limits, backend=backend))
+        t_vm, result = best_of(lambda p=program: run(p, limits=limits, backend=backend), repeat=7)
         t_py, value = best_of(py, repeat=7)
         assert result.status == "ok", result.error
         expect = " ".join(map(str, value)) if isinstance(value, tuple) else str(value)

@@ -278,7 +278,7 @@ def bench_vm(results: Path = RESULTS) -> str:
         )
     head = (
         f"`{r['command']}` on {r['date']} ({r['machine']['cores']} cores, load average "
-        f"{r['machine']['load_before']:.1f} at the start; VM path `{r['backend']}`; CPU time, best of 3):\n\n"
+        f"{r['machine']['load_before']:.1f} at the start; VM path `{r['backend']}`; CPU time, best of 7):\n\n"
     )
     header = ["program", "VM steps", "VM time", "instructions/s", "CPython time", "VM / CPython"]
     return head + table(header, rows)
