@@ -445,6 +445,14 @@ FUSED_PROGRAMS = [
     "enter 1\nload 2\npush 5\nprint 2",
     "enter 2\njmp mid\nload 0\nmid:\nload 1\nprint 1",  # a jump lands on a fused pair's second
     "enter 2\nloop:\nload 0\npush 4\nlt\njz done\nload 0\nload 1\nadd\nstore 1\nincl 0 1\njmp loop\ndone:\nload 1\nprint 1",
+    "enter 1\npush 5\nstore 0\npush 7\nload 0\nadd\npush 2\nload 0\nsub\nprint 2",  # load add, load sub
+    f"enter 1\npush {2**62}\nstore 0\npush {2**62}\nload 0\nadd\nprint 1",  # the add overflows
+    f"enter 1\npush {2**62}\nstore 0\npush {-(2**62) - 1}\nload 0\nsub\nprint 1",  # the sub overflows
+    "enter 1\npush 1\nload 4\nadd\nprint 1",  # the load fails
+    "push 3\nnewarr\npush 1\ninc\naload\nprint 1",  # inc aload
+    "push 3\nnewarr\npush 2\ninc\naload\nprint 1",  # the index is out of range
+    "push 9\npush 2\ninc\naload\nprint 1",  # not an array
+    f"push 3\nnewarr\npush {2**63 - 1}\ninc\naload\nprint 1",  # the inc overflows
 ] + [
     f"push {x}\npush {y}\n{cmp}\n{branch} t\npush 7\nprint 1\nt:\npush 8\nprint 1"
     for cmp in ("eq", "ne", "lt", "le", "gt", "ge")

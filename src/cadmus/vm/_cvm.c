@@ -68,7 +68,7 @@
    handler runs the first alone when the step budget has no room for the
    second, and reports a failure of either at that one's pc and step. */
 #define FUSED(X)                                                                    \
-    X(load, load) X(load, push)                                                     \
+    X(load, load) X(load, push) X(load, add) X(load, sub) X(inc, aload)             \
     X(eq, jz) X(ne, jz) X(lt, jz) X(le, jz) X(gt, jz) X(ge, jz)                     \
     X(eq, jnz) X(ne, jnz) X(lt, jnz) X(le, jnz) X(gt, jnz) X(ge, jnz)
 
@@ -841,6 +841,37 @@ checkpoint: /* the step limit; every CHUNK steps a look for signals; every step 
         pc++;
         steps++;
         PUSH(ins->b);
+        NEXT;
+#define LOAD_THEN_CHECKED(name, builtin)            \
+    L_load__##name:                                 \
+        ROOM_FOR_SECOND_OR(load);                   \
+        if (a >= ltop - lbase)                      \
+            FAIL2(bad_local, a, ltop - lbase);      \
+        y = lv[lbase + a];                          \
+        pc++;                                       \
+        steps++;                                    \
+        x = TOP;                                    \
+        if (builtin(x, y, &r))                      \
+            FAIL2(overflow, x, y);                  \
+        TOP = r;                                    \
+        NEXT;
+    LOAD_THEN_CHECKED(add, __builtin_add_overflow)
+    LOAD_THEN_CHECKED(sub, __builtin_sub_overflow)
+    L_inc__aload:
+        ROOM_FOR_SECOND_OR(inc);
+        y = TOP;
+        if (y == INT64_MAX)
+            FAIL2(overflow, y, 0);
+        y++;
+        sp--;
+        pc++;
+        steps++;
+        x = TOP;
+        if (!HANDLE_OK(x))
+            FAIL1(not_array, x);
+        if (y < 0 || y >= mem[x + 1])
+            FAIL3(bad_index, x, y, mem[x + 1]);
+        TOP = mem[mem[x] + y];
         NEXT;
 #define COMPARE_AND_BRANCH(name, test)       \
     L_##name##__jz:                          \
