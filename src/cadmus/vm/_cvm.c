@@ -632,15 +632,20 @@ checkpoint: /* the step limit; every CHUNK steps a look for signals; every step 
         TOP = h;
         NEXT;
     }
+/* aload of index y from the array whose handle is on the top (replaced by the element) */
+#define ALOAD_TOP(y)                                  \
+    do {                                              \
+        x = TOP;                                      \
+        if (!HANDLE_OK(x))                            \
+            FAIL1(not_array, x);                      \
+        if ((y) < 0 || (y) >= mem[x + 1])             \
+            FAIL3(bad_index, x, (y), mem[x + 1]);     \
+        TOP = mem[mem[x] + (y)];                      \
+        NEXT;                                         \
+    } while (0)
     L_aload:
         y = POP;
-        x = TOP;
-        if (!HANDLE_OK(x))
-            FAIL1(not_array, x);
-        if (y < 0 || y >= mem[x + 1])
-            FAIL3(bad_index, x, y, mem[x + 1]);
-        TOP = mem[mem[x] + y];
-        NEXT;
+        ALOAD_TOP(y);
     L_astore: {
         int64_t v = POP;
         y = POP;
@@ -866,13 +871,7 @@ checkpoint: /* the step limit; every CHUNK steps a look for signals; every step 
         sp--;
         pc++;
         steps++;
-        x = TOP;
-        if (!HANDLE_OK(x))
-            FAIL1(not_array, x);
-        if (y < 0 || y >= mem[x + 1])
-            FAIL3(bad_index, x, y, mem[x + 1]);
-        TOP = mem[mem[x] + y];
-        NEXT;
+        ALOAD_TOP(y);
 #define COMPARE_AND_BRANCH(name, test)       \
     L_##name##__jz:                          \
         ROOM_FOR_SECOND_OR(name);            \
