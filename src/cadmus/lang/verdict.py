@@ -214,18 +214,18 @@ def fast_check(text: str, limits: Limits | None = None) -> Verdict | None:
     fault, steps, outputs, values = ran
     if fault is None:
         return Verdict(VerdictKind.TRUE, "", None, None, outputs, steps)  # positional: a third faster
-    if fault == "assert_equal":
-        aid, x, y = values
-        message = f"assertion failed: {x} != {y}"
-        return Verdict(
-            VerdictKind.ASSERTION_FAILED, message, assert_lines[aid], None, outputs, steps, aid, (x, y)
-        )
-    if fault == "assertion":
-        aid = values[0]
-        return Verdict(
-            VerdictKind.ASSERTION_FAILED, "assertion failed", assert_lines[aid], None, outputs, steps, aid
-        )
+    if fault in ("assert_equal", "assertion"):
+        aid, *compared = values
+        return _failed_assert(aid, tuple(compared), assert_lines[aid], outputs, steps)
     return None
+
+
+def _failed_assert(
+    aid: int, values: tuple[int, ...], line: int | None, outputs: tuple[tuple[int, ...], ...], steps: int
+) -> Verdict:
+    """The verdict of a failed source assert (`values`: what `asserteq` compared, or none)."""
+    message = f"assertion failed: {values[0]} != {values[1]}" if len(values) == 2 else "assertion failed"
+    return Verdict(VerdictKind.ASSERTION_FAILED, message, line, None, outputs, steps, aid, values)
 
 
 def judge_run(compiled: Compiled, result: RunResult) -> Verdict:
@@ -246,12 +246,7 @@ def judge_run(compiled: Compiled, result: RunResult) -> Verdict:
             line = compiled.assert_lines[aid] or line
             if traps[aid] is not None:
                 return Verdict(VerdictKind.RUNTIME_ERROR, traps[aid], line, None, outputs, steps)
-        values = tuple(err.values)
-        if len(values) == 2:
-            message = f"assertion failed: {values[0]} != {values[1]}"
-        else:
-            message = "assertion failed"
-        return Verdict(VerdictKind.ASSERTION_FAILED, message, line, None, outputs, steps, aid, values)
+        return _failed_assert(aid, tuple(err.values), line, outputs, steps)
     if isinstance(err, LimitExceeded):
         return Verdict(VerdictKind.LIMIT_EXCEEDED, detail, line, None, outputs, steps)
     return Verdict(VerdictKind.RUNTIME_ERROR, detail, line, None, outputs, steps)

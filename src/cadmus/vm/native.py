@@ -67,13 +67,12 @@ class _Build(NamedTuple):
     verify.py's tables for its `analyze`."""
 
     module: Any
-    trans: bytes  # int64 per code: its opcode in the extension
-    nargs: bytes  # int64 per code: its operand count
-    fused: bytes  # int64 per pair of codes: the fused opcode, or -1
+    # pack's tables, int64 each: per code its opcode in the extension (trans) and its operand
+    # count (nargs); per pair of codes the fused opcode, or -1 (fused)
+    packing: tuple[bytes, bytes, bytes]
     faults: tuple[str, ...]
     analysis: tuple[bytes, bytes, bytes, int, int, int]  # pops, pushes, flow; call, print, pick
     kinds: bytes  # int64 per ISA code and operand position: Operand + 1, 0 for none (run_flat's check)
-    packing: tuple[bytes, bytes, bytes]  # trans, nargs, fused: what run_flat passes to pack
 
 
 def _load() -> tuple[_Build | None, str]:
@@ -107,7 +106,7 @@ def _load() -> tuple[_Build | None, str]:
     for info in ISA:  # at most two operands
         kinds += ([int(kind) + 1 for kind in info.operands] + [0, 0])[:2]
     packing = (table(trans), table(nargs), table(fused))
-    return _Build(module, *packing, fault_names, analysis, table(kinds), packing), "built"
+    return _Build(module, packing, fault_names, analysis, table(kinds)), "built"
 
 
 _BUILD, _STATUS = _load()
@@ -178,7 +177,7 @@ def pack(code: list[tuple[int, int, int]]) -> bytes:
     """The decoded code (halt sentinel included) as the extension reads it,
     with each fusible pair's first entry replaced by the fused one."""
     assert _BUILD is not None
-    return _BUILD.module.pack(code, _BUILD.trans, _BUILD.nargs, _BUILD.fused)  # type: ignore[no-any-return]
+    return _BUILD.module.pack(code, *_BUILD.packing)  # type: ignore[no-any-return]
 
 
 def _bad_flat(code: list[Any]) -> InvalidProgram:
