@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 
 import cadmus.lang.fastpath as fastpath
 import cadmus.lang.verdict as verdict_module
-from cadmus.data import build_dataset, config_from_dict, judge
+from cadmus.data import build_dataset, config_from_dict, judge, program_key
 from cadmus.eval import read_split
-from cadmus.lang import check, execute
+from cadmus.lang import check, execute, parse
 from cadmus.vm import BY_NAME, DEFAULT_LIMITS, ISA, Instr, InvalidProgram, Limits, Op, Program, run, run_code
 from cadmus.vm.verify import check_operands
 
@@ -312,20 +312,24 @@ def test_the_environment_can_leave_the_front_end_out():
 
 
 def test_without_the_extensions_everything_runs_on_the_reference_paths():
-    """A machine without a C compiler: neither extension importable, same results."""
+    """A machine without a C compiler: no extension importable, same results."""
     code = """
 import sys
 sys.modules["cadmus.vm._cvm"] = None  # import fails as if never built
 sys.modules["cadmus.lang._cdsl"] = None
-from cadmus.lang import check, front_end_info
+sys.modules["cadmus.data._ccanon"] = None
+from cadmus.lang import check, front_end_info, parse
 from cadmus.vm import backend_info
-from cadmus.data import judge
+from cadmus.data import judge, program_key
+from cadmus.data.canon import compiled_walk
 info, front = backend_info(), front_end_info()
 assert info["backend"] == "python" and info["compiled"].startswith("not built"), info
 assert front["front_end"] == "python" and front["compiled"].startswith("not built"), front
+assert not compiled_walk()
 print(check("a = 6\\nb = a * 7\\nprint(b)\\nassert b == 42\\n"))
 print(check("a = 6\\nassert a == 7\\n"))
 print(judge("complete", "a = 6\\nb = a - 9\\nassert b == ", "-3", "{}"))
+print(program_key(parse("def f(n):\\n    return n + 1\\nx = f(41)\\n").body))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -333,6 +337,7 @@ print(judge("complete", "a = 6\\nb = a - 9\\nassert b == ", "-3", "{}"))
         "true (13 steps)",
         "line 2: assertion failed: 6 != 7",
         "true (11 steps)",
+        str(program_key(parse("def f(n):\n    return n + 1\nx = f(41)\n").body)),  # the compiled walk's key
     ]
     # and what the compiled paths say of the same programs
     assert str(check("a = 6\nb = a * 7\nprint(b)\nassert b == 42\n")) == "true (13 steps)"
