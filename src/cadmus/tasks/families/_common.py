@@ -240,7 +240,10 @@ def _arg_expr(value: Arg) -> Expr:
 
 
 def _key(args: tuple[Arg, ...]) -> tuple:
-    return tuple(a if isinstance(a, int) else tuple(a) for a in args)
+    for a in args:
+        if type(a) is not int:  # an array (or an int subclass): the general form
+            return tuple(x if isinstance(x, int) else tuple(x) for x in args)
+    return args if type(args) is tuple else tuple(args)
 
 
 def distinct_inputs(
@@ -265,7 +268,7 @@ def distinct_inputs(
         chosen.setdefault(_key(args), args)
     cases = list(chosen.values())
     rng.shuffle(cases)
-    return tuple(tuple(_arg_expr(a) for a in args) for args in cases)
+    return tuple([tuple([_arg_expr(a) for a in args]) for args in cases])  # lists: cheaper than generators
 
 
 def function_sample(
