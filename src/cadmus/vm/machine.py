@@ -645,7 +645,8 @@ def run(
         steps_taken = None
         if taken is not None:
             code = program.code
-            steps_taken = [TraceStep(pc, code[pc], top, loc) for pc, top, loc in taken]
+            new = tuple.__new__  # TraceStep's own __new__ is Python code: a third of a long trace's cost
+            steps_taken = [new(TraceStep, (pc, code[pc], top, loc)) for pc, top, loc in taken]
         return RunResult("ok" if failure is None else "error", outputs, steps, failure, steps_taken)
     m = _Machine(dec, ins, lim)
     steps_out: list[TraceStep] | None = [] if trace is True else None
