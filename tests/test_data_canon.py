@@ -75,3 +75,13 @@ def test_values_it_does_not_know_take_the_python_walk() -> None:
         canon.form(odd, True)
     # A bool where an int belongs: the Python walk writes it as it always has.
     assert canon.form((Num(True),), True) == canon.form_python((Num(True),), True) == (b"True", 0, (), ())
+
+
+def test_trees_no_parser_builds_give_the_same_form() -> None:
+    """Hand-built oddities: an empty first name, a name of digits, a negative value forced into a Num."""
+    forced = Num(5)
+    object.__setattr__(forced, "value", -(10**30))  # what Num's own check refuses
+    for nodes in ((Name(""), Name("x")), (Name("12"),), (Name("١٢"),), (forced,), (Num(2**70), Num(3))):
+        for rename in (True, False):
+            both(nodes, rename)
+    assert canon.form((Name("12"),), False)[1] == 12  # canon.py counts every all-digit token

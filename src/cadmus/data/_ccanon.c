@@ -54,7 +54,7 @@ static int n_members = 0;
 
 typedef struct {
     char *buf;
-    Py_ssize_t len, cap;
+    Py_ssize_t len, cap, tokens;
     int rename;
     PyObject *vars;   /* dict: name -> index */
     PyObject *funcs;
@@ -77,7 +77,7 @@ put(Walk *w, const char *s, Py_ssize_t n)
         w->buf = grown;
         w->cap = cap;
     }
-    if (w->len > 0)
+    if (w->tokens++ > 0)  /* " ".join: a space between any two tokens, empty ones too */
         w->buf[w->len++] = ' ';
     memcpy(w->buf + w->len, s, (size_t)n);
     w->len += n;
@@ -121,8 +121,13 @@ put_renamed(Walk *w, PyObject *name, PyObject *seen, char prefix)
 {
     if (!PyUnicode_Check(name))
         return UNKNOWN;
-    if (!w->rename)
+    if (!w->rename) {
+        /* A name that starts with a digit (no identifier does) may be all digits,
+           which canon.py would count as a literal: let it decide. */
+        if (PyUnicode_GET_LENGTH(name) > 0 && Py_UNICODE_ISDIGIT(PyUnicode_READ_CHAR(name, 0)))
+            return UNKNOWN;
         return put_unicode(w, name);
+    }
     if (prefix == 'f') {
         int builtin = PySequence_Contains(builtins, name);
         if (builtin < 0)
@@ -158,7 +163,7 @@ put_num(Walk *w, PyObject *value)
     long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
     if (v == -1 && PyErr_Occurred())
         return -1;
-    if (overflow == 0 && v < 0)
+    if (overflow < 0 || (overflow == 0 && v < 0))
         return UNKNOWN;  /* Num.value is never negative; "-5" would not count as a literal */
     int bigger = w->best == NULL ? 1 : PyObject_RichCompareBool(value, w->best, Py_GT);
     if (bigger < 0)
@@ -394,7 +399,7 @@ serialize(PyObject *self, PyObject *args)
     PyObject *seq = PySequence_Fast(nodes, "nodes must be iterable");
     if (seq == NULL)
         return NULL;
-    Walk w = {NULL, 0, 0, rename, PyDict_New(), PyDict_New(), NULL};
+    Walk w = {NULL, 0, 0, 0, rename, PyDict_New(), PyDict_New(), NULL};
     int rc = (w.vars == NULL || w.funcs == NULL) ? -1 : 0;
     for (Py_ssize_t i = 0; rc == 0 && i < PySequence_Fast_GET_SIZE(seq); i++)
         rc = walk(&w, PySequence_Fast_GET_ITEM(seq, i));
@@ -427,6 +432,8 @@ PyDoc_STRVAR(setup_doc,
 "node class, (its name, the fields the walk visits); enum_type: the base of\n"
 "the operator enums; builtins: the built-in functions' names.");
 
+static PyObject *classes_held; /* keeps `kinds` alive */
+
 static PyObject *
 setup(PyObject *self, PyObject *args)
 {
@@ -434,16 +441,30 @@ setup(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "O!O!O!O", &PyDict_Type, &classes, &PyDict_Type, &fields, &PyType_Type, &base,
                           &names))
         return NULL;
+    PyTypeObject *found[N_KINDS];
     for (int k = 0; k < N_KINDS; k++) {
         PyObject *cls = PyDict_GetItemString(classes, kind_names[k]);
         if (cls == NULL || !PyType_Check(cls))
             return PyErr_Format(PyExc_ValueError, "setup: no class %s", kind_names[k]);
-        kinds[k] = (PyTypeObject *)cls;
+        found[k] = (PyTypeObject *)cls;
     }
-    Py_INCREF(classes);  /* keeps the classes alive */
+    PyObject *key, *spec;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(fields, &pos, &key, &spec)) {
+        if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 2 || !PyUnicode_Check(PyTuple_GET_ITEM(spec, 0))
+            || !PyTuple_Check(PyTuple_GET_ITEM(spec, 1)))
+            return PyErr_Format(PyExc_ValueError, "setup: fields[%R] must be (name, tuple of field names)", key);
+    }
+    memcpy(kinds, found, sizeof kinds);
+    Py_XSETREF(classes_held, Py_NewRef(classes));
     Py_XSETREF(node_fields, Py_NewRef(fields));
-    enum_type = (PyTypeObject *)Py_NewRef(base);
+    Py_XSETREF(enum_type, (PyTypeObject *)Py_NewRef(base));
     Py_XSETREF(builtins, Py_NewRef(names));
+    for (int i = 0; i < n_members; i++) {
+        Py_DECREF(members[i]);
+        Py_DECREF(member_values[i]);
+    }
+    n_members = 0;
     Py_RETURN_NONE;
 }
 

@@ -184,7 +184,10 @@ def form(nodes: Iterable[Any], rename: bool) -> tuple[bytes, int, tuple[str, ...
     if _COMPILED is not None:
         if not isinstance(nodes, (tuple, list)):
             nodes = tuple(nodes)
-        got = _COMPILED.serialize(nodes, rename)
+        try:
+            got = _COMPILED.serialize(nodes, rename)
+        except RecursionError:  # the C walk's depth limit is its own from Python 3.12 on
+            got = None
         if got is not None:
             return got  # type: ignore[no-any-return]
     return form_python(nodes, rename)

@@ -261,9 +261,11 @@ def _fast_init(cls: type) -> None:
     """
     params: list[str] = []
     kw_params: list[str] = []
-    namespace: dict[str, object] = {}
+    namespace: dict[str, object] = {"__name__": cls.__module__}
     body: list[str] = []
     for f in fields(cls):
+        if not f.init or f.default_factory is not MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name}: _fast_init handles plain fields only")
         default = ""
         if f.default is not MISSING:
             namespace[f"_d_{f.name}"] = f.default
