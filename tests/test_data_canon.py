@@ -8,7 +8,7 @@ import pytest
 
 from cadmus.data import canon
 from cadmus.data.formats import FORMATS, shown
-from cadmus.lang import Assert, Assign, CmpKind, Compare, Name, Num, parse, random_program
+from cadmus.lang import Assert, Assign, CmpKind, Compare, Name, Num, from_python, parse, random_program
 from cadmus.tasks import all_families
 
 
@@ -66,9 +66,19 @@ def test_any_iterable_and_the_same_key() -> None:
     assert canon.key_and_max_const(body, text="a plus b") == canon.key_and_max_const(renamed, text="p plus q")
 
 
+def test_a_front_ends_checks_are_not_program_text() -> None:
+    # The Python front end writes checks as asserts with `error` set; equality ignores it, and so does the key.
+    test = Compare(CmpKind.EQ, Name("x"), Num(1))
+    checked, plain = (Assert(test, error="ValueError: no"),), (Assert(test),)
+    assert both(checked, True) == both(plain, True)
+    lowered = from_python("xs = [3, 1]\nm = min(xs)\nprint(m)\n").body
+    assert any(type(s) is Assert and s.error for s in lowered)
+    assert canon.program_key(lowered) == canon.program_key(canon.rename(lowered, {"xs": "a", "m": "b"}))
+
+
 def test_values_it_does_not_know_take_the_python_walk() -> None:
-    # A front end's check (`error` set) is a str field: the Python walk decides, and raises.
-    odd = (Assert(Compare(CmpKind.EQ, Name("x"), Num(1)), error="ValueError: no"),)
+    # A str where a node belongs: the Python walk decides, and raises.
+    odd = (Assign(Name("x"), "seven"),)
     with pytest.raises(TypeError):
         canon.form_python(odd, True)
     with pytest.raises(TypeError):

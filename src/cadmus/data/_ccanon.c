@@ -12,7 +12,7 @@
  * What it takes from Python (`setup`, called once by canon.py), so the AST
  * module stays the one source of the node classes and their fields:
  *   - the classes it spells out (Name, Num, BinOp, Compare, Assign, ArrayLit,
- *     Unary, FuncDef, Call, For), as a dict by name;
+ *     Unary, FuncDef, Call, For, Assert), as a dict by name;
  *   - for every node class, its name and the fields the walk visits;
  *   - the Enum base class (operators are written as their values);
  *   - the built-in functions' names.
@@ -25,9 +25,9 @@
 
 #include <string.h>
 
-enum { K_NAME, K_NUM, K_BINOP, K_COMPARE, K_ASSIGN, K_ARRAYLIT, K_UNARY, K_FUNCDEF, K_CALL, K_FOR, N_KINDS };
+enum { K_NAME, K_NUM, K_BINOP, K_COMPARE, K_ASSIGN, K_ARRAYLIT, K_UNARY, K_FUNCDEF, K_CALL, K_FOR, K_ASSERT, N_KINDS };
 static const char *const kind_names[N_KINDS] = {
-    "Name", "Num", "BinOp", "Compare", "Assign", "ArrayLit", "Unary", "FuncDef", "Call", "For",
+    "Name", "Num", "BinOp", "Compare", "Assign", "ArrayLit", "Unary", "FuncDef", "Call", "For", "Assert",
 };
 static PyTypeObject *kinds[N_KINDS];
 static PyObject *node_fields;  /* dict: class -> (name, fields) */
@@ -36,11 +36,11 @@ static PyObject *builtins;     /* a container of the built-in functions' names *
 
 enum {
     A_ID, A_VALUE, A_OP, A_LEFT, A_RIGHT, A_TARGET, A_ELTS, A_OPERAND, A_NAME, A_PARAMS, A_BODY,
-    A_FUNC, A_ARGS, A_VAR, A_START, A_STOP, A_STEP, N_ATTRS
+    A_FUNC, A_ARGS, A_VAR, A_START, A_STOP, A_STEP, A_TEST, N_ATTRS
 };
 static const char *const attr_names[N_ATTRS] = {
     "id", "value", "op", "left", "right", "target", "elts", "operand", "name", "params", "body",
-    "func", "args", "var", "start", "stop", "step",
+    "func", "args", "var", "start", "stop", "step", "test",
 };
 static PyObject *attrs[N_ATTRS];
 
@@ -299,6 +299,10 @@ walk_generic(Walk *w, PyObject *node)
         for (size_t i = 0; rc == 0 && i < sizeof parts / sizeof parts[0]; i++)
             rc = walk_attr(w, node, parts[i]);
         return rc;
+    }
+    if (cls == kinds[K_ASSERT]) { /* its `error` (a front end's check message) is written as absent */
+        rc = walk_attr(w, node, A_TEST);
+        return rc == 0 ? put_str(w, "_") : rc;
     }
     PyObject *names = PyTuple_GET_ITEM(spec, 1);
     for (Py_ssize_t i = 0; rc == 0 && i < PyTuple_GET_SIZE(names); i++) {

@@ -27,7 +27,21 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
-from cadmus.lang import BUILTINS, ArrayLit, Assign, BinOp, Call, Compare, For, FuncDef, Name, Node, Num, Unary
+from cadmus.lang import (
+    BUILTINS,
+    ArrayLit,
+    Assert,
+    Assign,
+    BinOp,
+    Call,
+    Compare,
+    For,
+    FuncDef,
+    Name,
+    Node,
+    Num,
+    Unary,
+)
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
@@ -130,6 +144,10 @@ def _walk(node: Any, out: list[str], namer: _Namer) -> None:
         _walk(node.step, out, namer)
         _walk(node.body, out, namer)
         return
+    if cls is Assert:  # a front end's check message (`error`) is not program text: written as absent
+        _walk(node.test, out, namer)
+        out.append("_")
+        return
     for name in _fields(cls):
         _walk(getattr(node, name), out, namer)
 
@@ -159,7 +177,7 @@ def _load_compiled() -> Any:
         )  # optional: built where a C compiler was found
     except ImportError:
         return None
-    spelled = (Name, Num, BinOp, Compare, Assign, ArrayLit, Unary, FuncDef, Call, For)
+    spelled = (Name, Num, BinOp, Compare, Assign, ArrayLit, Unary, FuncDef, Call, For, Assert)
     module.setup(
         {cls.__name__: cls for cls in spelled},
         {cls: (cls.__name__, _fields(cls)) for cls in _node_classes()},
