@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 
@@ -95,3 +96,21 @@ def test_trees_no_parser_builds_give_the_same_form() -> None:
         for rename in (True, False):
             both(nodes, rename)
     assert canon.form((Name("12"),), False)[1] == 12  # canon.py counts every all-digit token
+
+
+def by_names(text: str, mapping: dict[str, str]) -> str:
+    """rename_words' definition: a pattern of the names, longest first, between word boundaries."""
+    pattern = r"\b(" + "|".join(map(re.escape, sorted(mapping, key=len, reverse=True))) + r")\b"
+    return re.sub(pattern, lambda m: mapping[m.group(1)], text)
+
+
+def test_rename_words_replaces_whole_words_only() -> None:
+    rng = random.Random(7)
+    alphabet = "ab_x1é Z.,()+-*/ \n"
+    names = ["a", "ab", "x1", "a_b", "é", "Z", "_", "b1a", "xs"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        mapping = {n: rng.choice(["v0", "v1", "f0"]) for n in rng.sample(names, rng.randint(1, 4))}
+        assert canon.rename_words(text, mapping) == by_names(text, mapping)
+    odd = {"x": "v0", "x+": "no"}  # a key that is not a word takes the pattern of the names
+    assert canon.rename_words("x+x1 (x)", odd) == by_names("x+x1 (x)", odd) == "nox1 (v0)"

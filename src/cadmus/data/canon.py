@@ -265,10 +265,18 @@ def functions_of(nodes: Iterable[Any]) -> list[str]:
     return list(form(nodes, True)[3])
 
 
+_WORD = re.compile(r"\w+")
+
+
 def rename_words(text: str, mapping: Mapping[str, str]) -> str:
     """`text` with every whole word that is a key of `mapping` replaced by its value."""
     if not mapping:
         return text
+    if all(_WORD.fullmatch(name) for name in mapping):
+        # A whole word made of word characters is a maximal run of them: one
+        # fixed pattern does, where a pattern of the names would be compiled
+        # anew for nearly every program of a build.
+        return _WORD.sub(lambda m: mapping.get(m.group(), m.group()), text)
     return _words(tuple(sorted(mapping, key=len, reverse=True))).sub(lambda m: mapping[m.group(1)], text)
 
 
