@@ -113,6 +113,7 @@ def test_vm_info_names_the_execution_path():
         "backend: c (chosen by default)",
         "compiled path: built",
         "DSL front end: c (default; compiled front end built)",
+        "canonical keys (data builds): c (compiled walk built)",
     ]
     assert info(CADMUS_VM="python")[0] == "backend: python (chosen by CADMUS_VM=python)"
     assert (

@@ -73,6 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
+    from cadmus.data import canon_walk_info
     from cadmus.lang import front_end_info
     from cadmus.vm import backend_info
 
@@ -83,6 +84,8 @@ def cmd_info(args: argparse.Namespace) -> int:
     print(
         f"DSL front end: {front['front_end']} ({front['chosen_by']}; compiled front end {front['compiled']})"
     )
+    walk = canon_walk_info()
+    print(f"canonical keys (data builds): {walk['walk']} (compiled walk {walk['compiled']})")
     return 0
 
 

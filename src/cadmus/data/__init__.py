@@ -7,6 +7,7 @@ config schema and the build's guarantees.
 
 from cadmus.data.build import BuildResult, build_dataset
 from cadmus.data.canon import canonical_form, program_key, rename
+from cadmus.data.canon import walk_info as canon_walk_info
 from cadmus.data.config import (
     FORMAT_NAMES,
     DataConfig,
@@ -50,6 +51,7 @@ __all__ = [
     "Reject",
     "build",
     "build_dataset",
+    "canon_walk_info",
     "canonical_form",
     "config_from_dict",
     "example_seed",

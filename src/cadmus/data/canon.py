@@ -169,14 +169,13 @@ def _node_classes() -> list[type]:
     return found
 
 
-def _load_compiled() -> Any:
-    """The compiled walk, set up with the AST's classes and fields, or None where it is not built."""
+def _load_compiled() -> tuple[Any, str]:
+    """The compiled walk, set up with the AST's classes and fields (None where it is not built), and its status."""
     try:
-        module = importlib.import_module(
-            "cadmus.data._ccanon"
-        )  # optional: built where a C compiler was found
-    except ImportError:
-        return None
+        # optional: built where a C compiler was found
+        module = importlib.import_module("cadmus.data._ccanon")
+    except ImportError as err:
+        return None, f"not built ({err})"
     spelled = (Name, Num, BinOp, Compare, Assign, ArrayLit, Unary, FuncDef, Call, For, Assert)
     module.setup(
         {cls.__name__: cls for cls in spelled},
@@ -184,10 +183,10 @@ def _load_compiled() -> Any:
         Enum,
         frozenset(BUILTINS),
     )
-    return module
+    return module, "built"
 
 
-_COMPILED = _load_compiled()
+_COMPILED, _STATUS = _load_compiled()
 
 
 def form_python(nodes: Iterable[Any], rename: bool) -> tuple[bytes, int, tuple[str, ...], tuple[str, ...]]:
@@ -214,6 +213,11 @@ def form(nodes: Iterable[Any], rename: bool) -> tuple[bytes, int, tuple[str, ...
 def compiled_walk() -> bool:
     """Whether canonical forms come from the compiled walk."""
     return _COMPILED is not None
+
+
+def walk_info() -> dict[str, str]:
+    """What `cadmus vm info` reports of the canonical form's walk: which one, and the build."""
+    return {"walk": "c" if _COMPILED is not None else "python", "compiled": _STATUS}
 
 
 def canonical_form(nodes: Iterable[Any], *, rename: bool = True) -> str:
