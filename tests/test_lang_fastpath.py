@@ -322,11 +322,11 @@ from cadmus.lang import check, front_end_info, parse
 from cadmus.vm import backend_info
 from cadmus.data import judge, program_key
 from cadmus.data import canon_walk_info
-from cadmus.data.canon import compiled_walk
 info, front = backend_info(), front_end_info()
 assert info["backend"] == "python" and info["compiled"].startswith("not built"), info
 assert front["front_end"] == "python" and front["compiled"].startswith("not built"), front
-assert not compiled_walk() and canon_walk_info()["compiled"].startswith("not built")
+walk = canon_walk_info()
+assert walk["walk"] == "python" and walk["compiled"].startswith("not built"), walk
 print(check("a = 6\\nb = a * 7\\nprint(b)\\nassert b == 42\\n"))
 print(check("a = 6\\nassert a == 7\\n"))
 print(judge("complete", "a = 6\\nb = a - 9\\nassert b == ", "-3", "{}"))

@@ -277,8 +277,6 @@ def bench_data_stages(results: Path = RESULTS) -> str:
                 "yes" if s["verifies_or_keys"] else "no",
             ]
         )
-    idle = [s["seconds"] for s in r["stages"] if not s["verifies_or_keys"]]
-    floor = sum(idle) / r["examples"] * 1_000_000 / 2
     head = (
         f"`{r['command']}` on {r['date']} ({r['machine']['cores']} cores, load average "
         f"{r['machine']['load_before']:.1f} at the start; the reference (Python) VM ran at "
@@ -287,8 +285,9 @@ def bench_data_stages(results: Path = RESULTS) -> str:
     )
     tail = (
         f"\n\nThe stages that neither verify (check, compile, run) nor key a program take "
-        f"{sum(idle) / r['seconds']:.0%} of the build: on this machine they alone would take "
-        f"{duration(floor)} of a 1,000,000-example build on 2 cores, whatever verifying and keying cost.\n"
+        f"{r['rest_share']:.0%} of the build: on this machine they alone would take "
+        f"{duration(r['rest_1m_2_cores_s'])} of a 1,000,000-example build on 2 cores, whatever verifying "
+        "and keying cost.\n"
     )
     header = ["stage (exclusive time)", "time", "share", "calls", "per call", "verifies or keys programs"]
     return head + table(header, rows) + tail

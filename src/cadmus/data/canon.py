@@ -29,6 +29,7 @@ from typing import Any
 
 from cadmus.lang import (
     BUILTINS,
+    NODE_CLASSES,
     ArrayLit,
     Assert,
     Assign,
@@ -160,15 +161,6 @@ def _serialize(nodes: Iterable[Any], rename: bool) -> tuple[list[str], _Namer]:
     return out, namer
 
 
-def _node_classes() -> list[type]:
-    found, stack = [], [Node]
-    while stack:
-        cls = stack.pop()
-        found.append(cls)
-        stack.extend(cls.__subclasses__())
-    return found
-
-
 def _load_compiled() -> tuple[Any, str]:
     """The compiled walk, set up with the AST's classes and fields (None where it is not built), and its status."""
     try:
@@ -179,7 +171,7 @@ def _load_compiled() -> tuple[Any, str]:
     spelled = (Name, Num, BinOp, Compare, Assign, ArrayLit, Unary, FuncDef, Call, For, Assert)
     module.setup(
         {cls.__name__: cls for cls in spelled},
-        {cls: (cls.__name__, _fields(cls)) for cls in _node_classes()},
+        {cls: (cls.__name__, _fields(cls)) for cls in NODE_CLASSES},
         Enum,
         frozenset(BUILTINS),
     )
@@ -208,11 +200,6 @@ def form(nodes: Iterable[Any], rename: bool) -> tuple[bytes, int, tuple[str, ...
         if got is not None:
             return got  # type: ignore[no-any-return]
     return form_python(nodes, rename)
-
-
-def compiled_walk() -> bool:
-    """Whether canonical forms come from the compiled walk."""
-    return _COMPILED is not None
 
 
 def walk_info() -> dict[str, str]:

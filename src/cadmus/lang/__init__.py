@@ -13,6 +13,7 @@ Other packages import AST nodes and the lexicon by name from here
 
 from cadmus.lang.ast import (
     BUILTINS,
+    NODE_CLASSES,
     PYTHON_ONLY_BUILTINS,
     ArrayLit,
     Assert,
@@ -104,6 +105,7 @@ __all__ = [
     "GENERATED_PREFIX",
     "INDENT",
     "KEYWORDS",
+    "NODE_CLASSES",
     "OPERATORS",
     "PUNCTUATION",
     "PYTHON_ONLY_BUILTINS",

@@ -283,31 +283,13 @@ def _fast_init(cls: type) -> None:
     cls.__init__ = init  # type: ignore[misc]
 
 
-for _cls in (
-    Num,
-    Name,
-    Unary,
-    BinOp,
-    Compare,
-    BoolOp,
-    Call,
-    Index,
-    ArrayLit,
-    Assign,
-    AugAssign,
-    If,
-    While,
-    For,
-    FuncDef,
-    Return,
-    Print,
-    Assert,
-    ExprStmt,
-    Break,
-    Continue,
-    Pass,
-    Module,
-):
+# Every node class, from this module's names: `__subclasses__` would also list the
+# classes `dataclass(slots=True)` replaced with slotted copies.
+NODE_CLASSES: tuple[type, ...] = tuple(
+    value for value in tuple(globals().values()) if isinstance(value, type) and issubclass(value, Node)
+)
+
+for _cls in NODE_CLASSES:
     _fast_init(_cls)
 del _cls
 
